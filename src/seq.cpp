@@ -1,0 +1,50 @@
+// Seq: validation and conversion of feed positions.
+#include <edw/error.hpp>
+#include <edw/seq.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace edw {
+
+// Checked here so that to_query() cannot fail in the middle of a reconnect.
+Seq::Seq(std::string json)
+    : m_json(std::move(json))
+{
+    const auto value = nlohmann::json::parse(m_json, nullptr, false);
+    if (value.is_discarded() || !(value.is_string() || value.is_number_unsigned() ||
+                                  (value.is_number_integer() && value.get<long long>() >= 0))) {
+        throw JsonError("not a changes-feed seq: " + m_json);
+    }
+    m_json = value.dump(); // canonical text, so that equal seqs compare equal
+}
+
+Seq Seq::from_json(const nlohmann::json& value)
+{
+    if (!(value.is_string() || value.is_number_unsigned() ||
+          (value.is_number_integer() && value.get<long long>() >= 0))) {
+        throw JsonError("not a changes-feed seq: " + value.dump());
+    }
+    Seq seq;
+    seq.m_json = value.dump();
+    return seq;
+}
+
+Seq Seq::now()
+{
+    return Seq(R"("now")");
+}
+
+std::string Seq::to_query() const
+{
+    if (!m_json.empty() && m_json.front() == '"') {
+        return nlohmann::json::parse(m_json).get<std::string>();
+    }
+    return m_json;
+}
+
+nlohmann::json Seq::to_json() const
+{
+    return nlohmann::json::parse(m_json);
+}
+
+} // namespace edw
