@@ -1,0 +1,64 @@
+// ChangesFollower: follows a database's changes feed for as long as asked, across failures.
+#pragma once
+
+#include <edw/backoff.hpp>
+#include <edw/change.hpp>
+#include <edw/database.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+namespace edw {
+
+struct FollowOptions {
+    Seq since;                                  ///< Where to start: `0`, `now` or a saved seq.
+    std::optional<std::string> filter;          ///< "ddoc/name".
+    std::map<std::string, std::string> filter_parameters;
+    bool include_docs = true;
+    std::chrono::milliseconds heartbeat{10000};
+    /// A connection with no byte for this long is taken as dead (heartbeats included). Zero:
+    /// 1.25 × heartbeat plus a second, as CouchDB clients commonly do.
+    std::chrono::milliseconds silence_limit{0};
+    Backoff::Options reconnect_backoff{std::chrono::milliseconds(200),
+                                       std::chrono::milliseconds(30000)};
+};
+
+/// Receives what the follower reads.
+class FollowHandler {
+public:
+    virtual ~FollowHandler() = default;
+    virtual void on_change(Change&& change) = 0;
+    /// The server ended a response at `last_seq` with nothing more before it: everything up to
+    /// it has been delivered, even when a filter let no row through.
+    virtual void on_feed_end(const Seq& last_seq) = 0;
+};
+
+/// Follows `_changes?feed=continuous` with heartbeats. A dropped or silent connection, a 5xx,
+/// or a feed that ends (a `last_seq` line: limit, timeout, a node going into maintenance) is
+/// followed by a new request from the last seq seen, after a backoff when something failed.
+/// Only a stop request, a missing database (404) or refused credentials (401, 403) end it.
+class ChangesFollower {
+public:
+    ChangesFollower(Database& database, FollowOptions options);
+
+    /// Follows until `stop` is requested, then returns. Throws HttpError for 404, 401, 403 or
+    /// 400 (a bad filter), which no reconnect can mend.
+    void follow(std::stop_token stop, FollowHandler& handler);
+
+    /// The last seq delivered: where a new request would start.
+    [[nodiscard]] const Seq& position() const noexcept { return m_position; }
+    /// How many times a connection was lost and made again.
+    [[nodiscard]] int reconnects() const noexcept { return m_reconnects; }
+
+private:
+    Database& m_database;
+    FollowOptions m_options;
+    Seq m_position;
+    int m_reconnects = 0;
+};
+
+} // namespace edw

@@ -1,0 +1,39 @@
+// Metadata documents: the EDELWEISS-shaped JSON document that stands for one data file.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace edw {
+
+/// True for an id shaped like a metadata doc's: a run name (a letter, then letters and digits,
+/// ending in digits), `_`, and a file number in digits, as in "ma22a000_000".
+[[nodiscard]] bool is_metadata_id(std::string_view id);
+
+/// The run after the one in `highest_existing_id`: "ma22a000_029" gives "ma22a001", and
+/// "ma22a999_000" gives "ma22a1000". The run counter is the run name's trailing digits, kept at
+/// least 3 wide. The highest id must be found by the caller with the run counters compared as
+/// numbers, since "ma22a999" sorts after "ma22a1000" as text.
+///
+/// Returns "ma22a000", the first run, for std::nullopt (an empty database) and for an id that
+/// is_metadata_id refuses, which cannot belong to any run. Throws nothing.
+[[nodiscard]] std::string next_run_name(const std::optional<std::string>& highest_existing_id);
+
+/// The metadata doc for file `file_number` (0 or more) of `run`:
+///
+///     _id "<run>_<file number, 3 digits at least>", status "good", run, datecreated,
+///     md5sum (standing for the file's checksum), process [], original_file
+///     "/mnt/data/<_id>.root", conditions {volts: {detector_a: [8, -8, 2, -2],
+///     detector_b: [4, -4, 1.5, -1.5]}, temperature: 0.015 K plus up to 0.001 K of noise}.
+///
+/// `datecreated` is in seconds since the epoch. The md5sum and temperature are drawn from `rng`,
+/// the same way with every standard library, so a seeded rng gives the same doc everywhere.
+/// Throws StoreError when OpenSSL cannot compute MD5.
+[[nodiscard]] nlohmann::json make_metadata_doc(const std::string& run, int file_number,
+                                               double datecreated, std::mt19937_64& rng);
+
+} // namespace edw

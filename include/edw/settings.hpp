@@ -1,0 +1,65 @@
+// Settings: where the database is and how to log in, from an INI file and the environment.
+#pragma once
+
+#include <edw/url.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace edw {
+
+/// How requests prove who they come from.
+enum class AuthMethod {
+    none,   ///< No credentials are sent.
+    basic,  ///< An `Authorization: Basic` header on every request.
+    cookie, ///< One `POST /_session`, then its `AuthSession` cookie.
+};
+
+/// The connection settings every edw program starts from.
+struct Settings {
+    Url server;           ///< The server URL without credentials; `file:` for the embedded store.
+    std::string database; ///< The database name.
+    std::string username; ///< Empty when not logging in.
+    std::string password; ///< Never printed: messages and logs show Url::str() only.
+    AuthMethod auth = AuthMethod::none; ///< Defaults to basic when a username is set.
+    std::string ca_file;                ///< An extra CA bundle for HTTPS; empty means the system's.
+    bool verify_tls = true;             ///< Check the server's certificate and host name.
+    std::string design = "process";     ///< The design doc's name, without `_design/`.
+    std::string view = "lastproc";      ///< A view in that design doc.
+    std::chrono::milliseconds request_timeout{30000}; ///< The longest one request may take.
+    std::chrono::milliseconds heartbeat{10000}; ///< How often an idle changes feed sends a line.
+    std::string source; ///< Where the settings came from, for messages: `edw.ini` or `environment`.
+};
+
+/// Looks up an environment variable; nothing when it is unset. A seam, so that tests need not
+/// touch the real environment.
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+
+/// The process's environment, through std::getenv.
+[[nodiscard]] Environment process_environment();
+
+/// Loads settings from the INI file `file`, then applies the environment (see parse_settings).
+/// An empty `file` means `./edw.ini` when it exists, else the environment alone, which must then
+/// give EDW_URL and EDW_DB. Throws ConfigError when a given file cannot be read ("cannot read
+/// <file>: <reason>") and as parse_settings does.
+[[nodiscard]] Settings load_settings(const std::filesystem::path& file, const Environment& env);
+
+/// Reads settings from INI text in Python ConfigParser syntax, then applies the environment.
+///
+/// The keys live in `[database]` (url, name, username, password, auth, ca_file, verify_tls,
+/// design, view, timeout_ms, heartbeat_ms) or in the legacy `[Cloudant]` of the original EDELWEISS
+/// scripts (server, dbname, username, password, viewname); `[database]` wins key by key, and other
+/// sections are ignored. Credentials in the URL count unless username or password are given. The
+/// variables EDW_URL, EDW_DB, EDW_USERNAME, EDW_PASSWORD, EDW_AUTH and EDW_CA_FILE win over the
+/// text; one set to "" counts as unset. `source` names the text in messages and in Settings.
+/// Throws ConfigError with one line naming the source, the line or the section and key, and never
+/// the password: a malformed line, an unknown or repeated key, a bad value, no known section, or
+/// no server URL or database name.
+[[nodiscard]] Settings parse_settings(std::string_view ini_text, const std::string& source,
+                                      const Environment& env);
+
+} // namespace edw

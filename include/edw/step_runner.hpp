@@ -1,0 +1,75 @@
+// StepRunner: runs one step of a pipeline as a long-lived listener on a database.
+#pragma once
+
+#include <edw/database.hpp>
+#include <edw/seq.hpp>
+#include <edw/step.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+namespace edw {
+
+/// Where a listener starts reading the feed.
+enum class StartFrom {
+    checkpoint, ///< Catch up on every doc waiting at the step, then follow from the saved seq
+                ///< (or, on a first run, from the seq taken before the catch-up).
+    now,        ///< Only changes made from now on, like the original scripts: no catch-up.
+    seq,        ///< From a given seq, with no catch-up.
+};
+
+struct RunnerOptions {
+    std::string listener;              ///< Names the checkpoint and the log lines.
+    std::string design = "process";    ///< Design doc holding the view and the filter.
+    std::string view = "lastproc";
+    std::string filter = "with_process";
+    int jobs = 1;                      ///< Callbacks running at once.
+    StartFrom start = StartFrom::checkpoint;
+    Seq since;                         ///< With StartFrom::seq.
+    std::size_t batch_size = 200;      ///< Most documents written in one `_bulk_docs`.
+    std::size_t catch_up_page = 500;   ///< View rows read per catch-up request.
+    std::chrono::milliseconds heartbeat{10000};
+    std::chrono::milliseconds checkpoint_interval{1000};
+};
+
+/// Counters of what a runner did, for logs, tests and status pages.
+struct RunnerCounts {
+    std::atomic<long> recorded{0};   ///< Step results written.
+    std::atomic<long> failed{0};     ///< Callbacks that threw or results that could not be saved.
+    std::atomic<long> conflicts{0};  ///< Writes answered 409 and resolved by re-reading.
+    std::atomic<long> dropped{0};    ///< Results dropped: the step was already recorded elsewhere.
+    std::atomic<long> caught_up{0};  ///< Docs handed to the step during the start-up catch-up.
+};
+
+/// Runs `step` on every document that reaches it, exactly once per arrival:
+/// catch-up from the view, then the filtered changes feed; callbacks in a pool of `jobs`
+/// threads; results appended to `process` and written in batches with `_bulk_docs`; a 409
+/// re-reads the doc and re-applies or drops the result; the feed position is checkpointed in
+/// `_local/edw-checkpoint-<listener>` once every change before it is handled.
+class StepRunner {
+public:
+    StepRunner(Database& database, Step step, RunnerOptions options);
+    ~StepRunner();
+    StepRunner(const StepRunner&) = delete;
+    StepRunner& operator=(const StepRunner&) = delete;
+
+    /// Runs until `stop` is requested, then finishes the work in hand, saves the checkpoint and
+    /// returns. Throws what cannot be mended by waiting: HttpError for a missing database or
+    /// design doc and refused credentials.
+    void run(std::stop_token stop);
+
+    [[nodiscard]] const RunnerCounts& counts() const noexcept;
+
+    /// The id of the `_local` doc holding a listener's checkpoint.
+    static std::string checkpoint_id(const std::string& listener);
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace edw

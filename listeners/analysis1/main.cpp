@@ -1,0 +1,11 @@
+// listen_analysis1: the EDELWEISS signal_processing step as a daemon.
+#include <edw/edelweiss_steps.hpp>
+#include <edw/listener_app.hpp>
+
+int main(int argc, char** argv)
+{
+    return edw::run_listener_app(argc, argv,
+                                 {.program = "listen_analysis1",
+                                  .summary = "Runs signal processing on each moved EDELWEISS file (step signal_processing)",
+                                  .make_step = [] { return edw::edelweiss::signal_processing(); }});
+}

@@ -1,0 +1,139 @@
+// ChangesFollower: the reconnect loop around single `_changes` requests.
+#include <edw/changes_follower.hpp>
+#include <edw/error.hpp>
+#include <edw/log.hpp>
+
+#include <condition_variable>
+#include <mutex>
+
+namespace edw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Hands rows to the follower's handler and watches the connection for silence and shutdown.
+class FeedWatch final : public ChangesHandler {
+public:
+    FeedWatch(FollowHandler& handler, Seq& position, std::stop_token stop,
+              std::chrono::milliseconds silence_limit)
+        : m_handler(handler)
+        , m_position(position)
+        , m_stop(std::move(stop))
+        , m_silence_limit(silence_limit)
+    {
+    }
+
+    void on_change(Change&& change) override
+    {
+        // Deliver first, then move on: a change is only behind us once the handler has it.
+        const Seq seq = change.seq;
+        m_handler.on_change(std::move(change));
+        m_position = seq;
+        ++m_rows;
+    }
+
+    void on_activity() override { m_last_byte = Clock::now(); }
+
+    bool keep_going() override
+    {
+        if (m_stop.stop_requested()) {
+            return false;
+        }
+        if (Clock::now() - m_last_byte > m_silence_limit) {
+            m_silent = true;
+            return false;
+        }
+        return true;
+    }
+
+    [[nodiscard]] bool went_silent() const noexcept { return m_silent; }
+    [[nodiscard]] long rows() const noexcept { return m_rows; }
+
+private:
+    FollowHandler& m_handler;
+    Seq& m_position;
+    std::stop_token m_stop;
+    std::chrono::milliseconds m_silence_limit;
+    Clock::time_point m_last_byte = Clock::now();
+    bool m_silent = false;
+    long m_rows = 0;
+};
+
+// Sleeps for `wait`, or less when a stop is requested meanwhile.
+void wait_unless_stopped(const std::stop_token& stop, std::chrono::milliseconds wait)
+{
+    std::mutex mutex;
+    std::condition_variable_any woken;
+    std::unique_lock lock(mutex);
+    woken.wait_for(lock, stop, wait, [] { return false; });
+}
+
+bool is_final(const HttpError& error)
+{
+    return error.is_not_found() || error.is_unauthorized() || error.is_forbidden() ||
+           error.is_bad_request();
+}
+
+} // namespace
+
+ChangesFollower::ChangesFollower(Database& database, FollowOptions options)
+    : m_database(database)
+    , m_options(std::move(options))
+    , m_position(m_options.since)
+{
+    if (m_options.silence_limit.count() == 0) {
+        m_options.silence_limit = m_options.heartbeat * 5 / 4 + std::chrono::seconds(1);
+    }
+}
+
+void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
+{
+    Backoff backoff(m_options.reconnect_backoff);
+    while (!stop.stop_requested()) {
+        ChangesQuery query;
+        query.feed = Feed::continuous;
+        query.since = m_position;
+        query.filter = m_options.filter;
+        query.filter_parameters = m_options.filter_parameters;
+        query.include_docs = m_options.include_docs;
+        query.heartbeat = m_options.heartbeat;
+        FeedWatch watch(handler, m_position, stop, m_options.silence_limit);
+        std::string trouble;
+        try {
+            const auto end = m_database.changes(query, watch);
+            if (end) {
+                // Not the end of the database: a limit, a timeout or a node in maintenance.
+                // Everything up to last_seq was sent, so resume from there at once.
+                m_position = end->last_seq;
+                handler.on_feed_end(end->last_seq);
+                backoff.reset();
+                continue;
+            }
+            if (!watch.went_silent()) {
+                return; // stop requested
+            }
+            trouble = "the changes feed of " + m_database.describe() + " sent nothing for " +
+                      std::to_string(m_options.silence_limit.count()) + " ms";
+        } catch (const HttpError& error) {
+            if (is_final(error)) {
+                throw;
+            }
+            trouble = error.what();
+        } catch (const TransportError& error) {
+            trouble = error.what();
+        }
+        if (stop.stop_requested()) {
+            return;
+        }
+        if (watch.rows() > 0) {
+            backoff.reset(); // it worked for a while: this is a new failure, not a repeated one
+        }
+        ++m_reconnects;
+        const auto wait = backoff.next();
+        log_warning(trouble + "; reconnecting from seq " + m_position.json() + " in " +
+                    std::to_string(wait.count()) + " ms");
+        wait_unless_stopped(stop, wait);
+    }
+}
+
+} // namespace edw

@@ -1,0 +1,61 @@
+// CheckpointTracker: the finished prefix of the feed.
+#include <edw/checkpoint_tracker.hpp>
+
+#include <cassert>
+
+namespace edw {
+
+CheckpointTracker::Ticket CheckpointTracker::start(const Seq& seq)
+{
+    const std::lock_guard lock(m_mutex);
+    m_entries.push_back(Entry{seq, false});
+    return m_first_ticket + m_entries.size() - 1;
+}
+
+void CheckpointTracker::pass(const Seq& seq)
+{
+    const std::lock_guard lock(m_mutex);
+    m_entries.push_back(Entry{seq, true});
+    advance();
+}
+
+void CheckpointTracker::finish(Ticket ticket)
+{
+    const std::lock_guard lock(m_mutex);
+    assert(ticket >= m_first_ticket && ticket < m_first_ticket + m_entries.size() &&
+           "finish() takes a ticket from start(), once");
+    m_entries[ticket - m_first_ticket].finished = true;
+    advance();
+}
+
+void CheckpointTracker::advance()
+{
+    while (!m_entries.empty() && m_entries.front().finished) {
+        m_handled = std::move(m_entries.front().seq);
+        m_entries.pop_front();
+        ++m_first_ticket;
+        m_moved = true;
+    }
+}
+
+std::optional<Seq> CheckpointTracker::take_new_checkpoint()
+{
+    const std::lock_guard lock(m_mutex);
+    if (!m_moved) {
+        return std::nullopt;
+    }
+    m_moved = false;
+    return m_handled;
+}
+
+std::size_t CheckpointTracker::unfinished() const
+{
+    const std::lock_guard lock(m_mutex);
+    std::size_t count = 0;
+    for (const auto& entry : m_entries) {
+        count += entry.finished ? 0 : 1;
+    }
+    return count;
+}
+
+} // namespace edw

@@ -1,0 +1,44 @@
+// CouchDatabase: the Database interface over a CouchDB-compatible server's HTTP API.
+#pragma once
+
+#include <edw/couch_server.hpp>
+#include <edw/database.hpp>
+
+#include <memory>
+#include <string>
+
+namespace edw {
+
+class CouchDatabase final : public Database {
+public:
+    CouchDatabase(std::shared_ptr<CouchServer> server, std::string name);
+
+    [[nodiscard]] std::string describe() const override;
+    nlohmann::json info() override;
+    bool create() override;
+    void destroy() override;
+    std::optional<nlohmann::json> get(std::string_view id) override;
+    SaveResult save(const nlohmann::json& doc) override;
+    SaveResult remove(std::string_view id, std::string_view rev) override;
+    std::vector<BulkResult> bulk_save(const std::vector<nlohmann::json>& docs) override;
+    ViewResult all_docs(const ViewQuery& query) override;
+    ViewResult query(std::string_view design, std::string_view view,
+                     const ViewQuery& query) override;
+    std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) override;
+
+private:
+    [[nodiscard]] std::string path(std::string_view suffix = {}) const;
+    ViewResult run_view(const std::string& suffix, const ViewQuery& query, const std::string& what);
+
+    std::shared_ptr<CouchServer> m_server;
+    std::string m_name;
+    std::string m_encoded_name;
+};
+
+/// The URL path of a document id: `_design/` and `_local/` keep their slash, the rest is encoded.
+std::string encode_doc_id(std::string_view id);
+
+/// The query string of a `_changes` request (starting with '?').
+std::string changes_query_string(const ChangesQuery& query);
+
+} // namespace edw

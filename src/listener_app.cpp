@@ -1,0 +1,286 @@
+// ListenerApp: everything a step daemon does besides the step itself.
+#include <edw/error.hpp>
+#include <edw/exit_status.hpp>
+#include <edw/listener_app.hpp>
+#include <edw/log.hpp>
+#include <edw/open_database.hpp>
+#include <edw/settings.hpp>
+#include <edw/step_runner.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <utility>
+
+namespace edw {
+namespace {
+
+struct ListenerCommandLine {
+    std::string config;
+    std::string name;
+    int jobs = 1;
+    std::string since = "checkpoint";
+    bool daemon = false;
+    std::string pidfile;
+    std::string log_file;
+    std::string log_level = "info";
+    std::string lock_dir;
+    std::size_t batch_size = 200;
+};
+
+// Closes a file descriptor on every path out.
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd = -1)
+        : m_fd(fd)
+    {
+    }
+    ~FileDescriptor()
+    {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    FileDescriptor(FileDescriptor&& other) noexcept
+        : m_fd(std::exchange(other.m_fd, -1))
+    {
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(FileDescriptor&&) = delete;
+    [[nodiscard]] int get() const noexcept { return m_fd; }
+
+private:
+    int m_fd;
+};
+
+std::string safe_file_part(std::string text)
+{
+    for (char& c : text) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+            c = '_';
+        }
+    }
+    return text;
+}
+
+// A lock per database and listener name, held for the life of the process (and released by the
+// kernel when it dies, so a crash never leaves a stale lock behind).
+FileDescriptor take_lock(const std::filesystem::path& directory, const std::string& database,
+                         const std::string& name)
+{
+    std::error_code ignored;
+    std::filesystem::create_directories(directory, ignored);
+    const auto path = directory / ("edw-" + safe_file_part(database) + "-" + safe_file_part(name) +
+                                   ".lock");
+    FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+        throw StoreError("cannot open lock file " + path.string() + ": " + std::strerror(errno));
+    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        throw StoreError("another listener named " + name + " is already running on database " +
+                         database + " (lock " + path.string() + " is held)");
+    }
+    return fd;
+}
+
+std::filesystem::path default_lock_dir()
+{
+    if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime) {
+        return runtime;
+    }
+    return std::filesystem::temp_directory_path();
+}
+
+void become_daemon()
+{
+    // Fork twice so that the daemon is no session leader and can never get a terminal back.
+    const pid_t first = ::fork();
+    if (first < 0) {
+        throw StoreError(std::string("cannot fork: ") + std::strerror(errno));
+    }
+    if (first > 0) {
+        std::_Exit(0);
+    }
+    ::setsid();
+    const pid_t second = ::fork();
+    if (second < 0) {
+        throw StoreError(std::string("cannot fork: ") + std::strerror(errno));
+    }
+    if (second > 0) {
+        std::_Exit(0);
+    }
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        ::dup2(null, STDIN_FILENO);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO) {
+            ::close(null);
+        }
+    }
+}
+
+void write_pidfile(const std::filesystem::path& path)
+{
+    std::ofstream out(path, std::ios::trunc);
+    out << ::getpid() << '\n';
+    if (!out.flush()) {
+        throw StoreError("cannot write pid file " + path.string());
+    }
+}
+
+StartFrom parse_start(const std::string& since, Seq& seq)
+{
+    if (since == "checkpoint") {
+        return StartFrom::checkpoint;
+    }
+    if (since == "now") {
+        return StartFrom::now;
+    }
+    const bool digits = !since.empty() && since.find_first_not_of("0123456789") == std::string::npos;
+    // A number is an integer seq (CouchDB 1, PouchDB); anything else is an opaque string seq.
+    seq = digits ? Seq(since) : Seq::from_json(nlohmann::json(since));
+    return StartFrom::seq;
+}
+
+// Waits for SIGINT/SIGTERM (stop) and SIGHUP (reopen the log) on its own thread. The signals are
+// blocked in every thread, so none of them is interrupted in the middle of a write.
+std::jthread watch_signals(std::stop_source stop)
+{
+    return std::jthread([stop](std::stop_token own) mutable {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        const timespec tick{0, 200'000'000};
+        while (!own.stop_requested()) {
+            const int signal = ::sigtimedwait(&set, nullptr, &tick);
+            if (signal == SIGHUP) {
+                reopen_log();
+            } else if (signal == SIGINT || signal == SIGTERM) {
+                log_info(std::string("got ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                         ": finishing the work in hand");
+                stop.request_stop();
+            }
+        }
+    });
+}
+
+} // namespace
+
+int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
+{
+    ListenerCommandLine options;
+    CLI::App app(spec.summary, spec.program);
+    app.add_option("--config", options.config,
+                   "Settings file (default ./edw.ini; EDW_* environment variables override it)");
+    app.add_option("--name", options.name,
+                   "Listener name: names its checkpoint and lock (default " + spec.program + ")");
+    app.add_option("--jobs", options.jobs, "Callbacks run at once")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    app.add_option("--since", options.since,
+                   "Where to start: 'checkpoint' (catch up, then resume from the saved seq), "
+                   "'now', or a seq")
+        ->capture_default_str();
+    app.add_option("--batch-size", options.batch_size, "Most docs written in one request")
+        ->check(CLI::Range(1, 10000))
+        ->capture_default_str();
+    app.add_flag("--daemon", options.daemon, "Detach from the terminal (needs --log-file)");
+    app.add_option("--pidfile", options.pidfile, "Write the process id to this file");
+    app.add_option("--log-file", options.log_file, "Append log lines here (default stderr)");
+    app.add_option("--log-level", options.log_level, "debug, info, warning or error")
+        ->capture_default_str();
+    app.add_option("--lock-dir", options.lock_dir,
+                   "Directory of the lock files (default $XDG_RUNTIME_DIR or /tmp)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int status = app.exit(error);
+        return status == 0 ? exit_ok : exit_usage;
+    }
+    if (options.name.empty()) {
+        options.name = spec.program;
+    }
+
+    try {
+        if (options.daemon && options.log_file.empty()) {
+            throw ConfigError("--daemon needs --log-file: a daemon has no terminal to log to");
+        }
+        const Settings settings = load_settings(options.config, process_environment());
+        RunnerOptions runner;
+        runner.listener = options.name;
+        runner.design = settings.design;
+        runner.view = settings.view;
+        runner.jobs = options.jobs;
+        runner.start = parse_start(options.since, runner.since);
+        runner.batch_size = options.batch_size;
+        runner.heartbeat = settings.heartbeat;
+
+        LogSettings log_settings;
+        log_settings.program = options.name;
+        log_settings.level = parse_log_level(options.log_level);
+        if (!options.log_file.empty()) {
+            log_settings.file = std::filesystem::absolute(options.log_file);
+        }
+        configure_log(log_settings);
+        const auto pidfile =
+            options.pidfile.empty() ? std::filesystem::path() : std::filesystem::absolute(options.pidfile);
+
+        const FileDescriptor lock = take_lock(
+            options.lock_dir.empty() ? default_lock_dir() : std::filesystem::path(options.lock_dir),
+            settings.database, options.name);
+        if (options.daemon) {
+            become_daemon();
+        }
+        if (!pidfile.empty()) {
+            write_pidfile(pidfile);
+        }
+
+        sigset_t blocked;
+        sigemptyset(&blocked);
+        sigaddset(&blocked, SIGINT);
+        sigaddset(&blocked, SIGTERM);
+        sigaddset(&blocked, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+        std::stop_source stop;
+        std::jthread signals = watch_signals(stop);
+
+        const auto database = open_database(settings);
+        const Step step = spec.make_step();
+        log_info("starting step " + step.name + " on " + database->describe() + " with " +
+                 std::to_string(options.jobs) + " jobs");
+        StepRunner runner_instance(*database, step, runner);
+        try {
+            runner_instance.run(stop.get_token());
+        } catch (const Error& error) {
+            log_error(error.what());
+            if (!pidfile.empty()) {
+                std::filesystem::remove(pidfile);
+            }
+            throw;
+        }
+        if (!pidfile.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove(pidfile, ignored);
+        }
+        return exit_ok;
+    } catch (const Error& error) {
+        return report_failure(options.name, error);
+    }
+}
+
+} // namespace edw

@@ -1,0 +1,502 @@
+// StepRunner: the pipeline of one listener: feed -> callbacks -> batched writes -> checkpoint.
+#include <edw/backoff.hpp>
+#include <edw/bounded_queue.hpp>
+#include <edw/changes_follower.hpp>
+#include <edw/checkpoint_tracker.hpp>
+#include <edw/error.hpp>
+#include <edw/log.hpp>
+#include <edw/step_runner.hpp>
+#include <edw/utc_time.hpp>
+
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace edw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A document handed to a callback. Catch-up documents carry no ticket: they are not feed rows.
+struct Work {
+    nlohmann::json doc;
+    std::optional<CheckpointTracker::Ticket> ticket;
+};
+
+// A callback's outcome, on its way to the writer.
+struct Outcome {
+    std::string id;
+    std::optional<CheckpointTracker::Ticket> ticket;
+    std::optional<nlohmann::json> updated; ///< The doc with the new entry; empty on failure.
+    nlohmann::json entry;                  ///< The entry alone, to re-apply after a 409.
+};
+
+std::string doc_id(const nlohmann::json& doc)
+{
+    const auto id = doc.find("_id");
+    return id != doc.end() && id->is_string() ? id->get<std::string>() : std::string("?");
+}
+
+} // namespace
+
+class StepRunner::Impl : private FollowHandler {
+public:
+    Impl(Database& database, Step step, RunnerOptions options)
+        : m_database(database)
+        , m_step(std::move(step))
+        , m_options(std::move(options))
+        , m_work(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4)
+        , m_outcomes(std::max<std::size_t>(m_options.batch_size * 2, 16))
+    {
+    }
+
+    void run(std::stop_token outside_stop)
+    {
+        const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
+        const Seq since = choose_start();
+        start_threads();
+        try {
+            if (m_options.start == StartFrom::checkpoint) {
+                catch_up();
+            }
+            if (!m_stop.stop_requested()) {
+                follow(since);
+            }
+        } catch (...) {
+            remember_failure(std::current_exception());
+        }
+        finish_threads();
+        save_checkpoint(true);
+        log_info("stopped: " + std::to_string(m_counts.recorded.load()) + " recorded, " +
+                 std::to_string(m_counts.failed.load()) + " failed, " +
+                 std::to_string(m_counts.dropped.load()) + " dropped as already recorded");
+        if (m_failure) {
+            std::rethrow_exception(m_failure);
+        }
+    }
+
+    RunnerCounts m_counts;
+
+private:
+    // Start-up ---------------------------------------------------------------------------------
+
+    Seq choose_start()
+    {
+        switch (m_options.start) {
+        case StartFrom::seq:
+            log_info("following from the given seq " + m_options.since.json());
+            return m_options.since;
+        case StartFrom::now: {
+            // A concrete seq rather than `now`, so that the first checkpoint has a value.
+            const Seq now = current_update_seq();
+            log_info("following changes from now on (seq " + now.json() + "), no catch-up");
+            return now;
+        }
+        case StartFrom::checkpoint:
+            break;
+        }
+        // Taken before the catch-up, so that a change made during it is seen by the feed.
+        const Seq before_catch_up = current_update_seq();
+        const auto saved = m_database.get(checkpoint_id(m_options.listener));
+        if (saved && saved->contains("seq")) {
+            m_checkpoint_rev = saved->value("_rev", "");
+            const Seq seq = Seq::from_json((*saved)["seq"]);
+            log_info("resuming from checkpoint seq " + seq.json());
+            return seq;
+        }
+        log_info("no checkpoint yet: following from seq " + before_catch_up.json() +
+                 " after the catch-up");
+        return before_catch_up;
+    }
+
+    Seq current_update_seq()
+    {
+        const auto info = m_database.info();
+        if (!info.contains("update_seq")) {
+            throw JsonError("the info of " + m_database.describe() + " has no update_seq");
+        }
+        return Seq::from_json(info["update_seq"]);
+    }
+
+    void catch_up()
+    {
+        const auto prefix = m_step.follows.key_prefix();
+        ViewQuery query;
+        query.startkey = nlohmann::json::array({prefix});
+        query.endkey = nlohmann::json::array({prefix, nlohmann::json::object()});
+        query.reduce = false;
+        query.include_docs = true;
+        query.limit = m_options.catch_up_page;
+        long seen = 0;
+        while (!m_stop.stop_requested()) {
+            const auto page = m_database.query(m_options.design, m_options.view, query);
+            for (const auto& row : page.rows) {
+                if (row.doc && row.doc->is_object()) {
+                    dispatch(*row.doc, std::nullopt);
+                    ++seen;
+                }
+            }
+            if (page.rows.size() < m_options.catch_up_page) {
+                break;
+            }
+            // Page by key, not skip: handled docs leave the range while we read it.
+            query.startkey = page.rows.back().key;
+            query.startkey_docid = page.rows.back().id;
+            query.skip = 1;
+        }
+        m_counts.caught_up += seen;
+        log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " +
+                 m_step.name);
+    }
+
+    void follow(const Seq& since)
+    {
+        FollowOptions options;
+        options.since = since;
+        options.filter = m_options.design + "/" + m_options.filter;
+        options.filter_parameters = {{"last", m_step.follows.filter_value()}};
+        options.include_docs = true;
+        options.heartbeat = m_options.heartbeat;
+        ChangesFollower follower(m_database, options);
+        follower.follow(m_stop.get_token(), *this);
+    }
+
+    // Feed handling ----------------------------------------------------------------------------
+
+    void on_change(Change&& change) override
+    {
+        const auto ticket = m_tracker.start(change.seq);
+        if (change.deleted) {
+            m_tracker.finish(ticket);
+            return;
+        }
+        if (!change.doc) {
+            try {
+                change.doc = look_up_waiting(change.id);
+            } catch (const TransportError& error) {
+                // The ticket stays open: the checkpoint cannot pass this change, so the next
+                // start sees it again.
+                log_error("cannot look up doc " + change.id + ": " + error.what());
+                return;
+            }
+            if (!change.doc) {
+                m_tracker.finish(ticket);
+                return;
+            }
+        }
+        dispatch(std::move(*change.doc), ticket);
+    }
+
+    void on_feed_end(const Seq& last_seq) override
+    {
+        // A filtered page may hold no row at all; its last_seq still moves the checkpoint, so a
+        // restart does not read the same stretch of feed again.
+        m_tracker.pass(last_seq);
+        save_checkpoint(false);
+    }
+
+    // A feed without docs: ask the view about just this doc, never the whole view.
+    std::optional<nlohmann::json> look_up_waiting(const std::string& id)
+    {
+        ViewQuery query;
+        query.keys = std::vector<nlohmann::json>{
+            nlohmann::json::array({m_step.follows.key_prefix(), id})};
+        query.reduce = false;
+        query.include_docs = true;
+        const auto result = m_database.query(m_options.design, m_options.view, query);
+        for (const auto& row : result.rows) {
+            if (row.doc && row.doc->is_object()) {
+                return row.doc;
+            }
+        }
+        return std::nullopt;
+    }
+
+    void dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
+    {
+        const std::string id = doc_id(doc);
+        const bool waiting = is_waiting_at(doc, m_step.follows);
+        bool busy = false;
+        if (waiting) {
+            const std::lock_guard lock(m_in_flight_mutex);
+            // The feed may repeat a change, or report a doc again while we work on it. The write
+            // in progress settles that doc either way, so the repeat is done already.
+            busy = !m_in_flight.insert(id).second;
+        }
+        if (!waiting || busy) {
+            if (ticket) {
+                m_tracker.finish(*ticket);
+            }
+            return;
+        }
+        if (!m_work.push(Work{std::move(doc), ticket})) {
+            release(id, ticket, false); // shutting down: leave it for the next start
+        }
+    }
+
+    void release(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket,
+                 bool handled)
+    {
+        {
+            const std::lock_guard lock(m_in_flight_mutex);
+            m_in_flight.erase(id);
+        }
+        // An unhandled change keeps its ticket open, so the checkpoint stays before it and a
+        // restart sees the change again.
+        if (ticket && handled) {
+            m_tracker.finish(*ticket);
+        }
+    }
+
+    // Workers ----------------------------------------------------------------------------------
+
+    void start_threads()
+    {
+        for (int i = 0; i < std::max(1, m_options.jobs); ++i) {
+            m_workers.emplace_back([this] { work(); });
+        }
+        m_writer = std::jthread([this] { write(); });
+    }
+
+    void finish_threads()
+    {
+        m_stop.request_stop();
+        // Callbacks already handed out finish and are written: no half-done step is left.
+        m_work.close();
+        for (auto& worker : m_workers) {
+            worker.join();
+        }
+        m_outcomes.close();
+        m_writer.join();
+    }
+
+    void work()
+    {
+        while (auto item = m_work.pop()) {
+            const std::string id = doc_id(item->doc);
+            Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json()};
+            try {
+                const auto result = m_step.run(item->doc);
+                outcome.entry = result;
+                outcome.updated =
+                    append_step(std::move(item->doc), m_step.name, result, utc_now_iso8601());
+                outcome.entry = outcome.updated->at("process").back();
+            } catch (const std::exception& error) {
+                ++m_counts.failed;
+                log_error("step " + m_step.name + " failed on doc " + id + ": " + error.what());
+            }
+            m_outcomes.push(std::move(outcome));
+        }
+    }
+
+    // Writer -----------------------------------------------------------------------------------
+
+    void write()
+    {
+        for (;;) {
+            auto batch = m_outcomes.pop_some(m_options.batch_size);
+            if (batch.empty()) {
+                return;
+            }
+            try {
+                write_batch(batch);
+            } catch (...) {
+                remember_failure(std::current_exception());
+                for (auto& outcome : batch) {
+                    release(outcome.id, outcome.ticket, false);
+                }
+            }
+            save_checkpoint(false);
+        }
+    }
+
+    // The server may be down for a while (a restart, a network cut): keep the batch and try
+    // again, until a shutdown, when the batch is left unrecorded for the next start to redo.
+    std::vector<BulkResult> bulk_save_patiently(const std::vector<nlohmann::json>& docs)
+    {
+        Backoff backoff({std::chrono::milliseconds(500), std::chrono::milliseconds(30000)});
+        for (;;) {
+            try {
+                return m_database.bulk_save(docs);
+            } catch (const TransportError& error) {
+                if (m_stop.stop_requested() && backoff.attempt() >= 2) {
+                    throw;
+                }
+                const auto wait = backoff.next();
+                log_warning(std::string(error.what()) + "; trying the batch again in " +
+                            std::to_string(wait.count()) + " ms");
+                std::this_thread::sleep_for(wait);
+            }
+        }
+    }
+
+    void write_batch(std::vector<Outcome>& batch)
+    {
+        std::vector<nlohmann::json> docs;
+        std::vector<Outcome*> writing;
+        for (auto& outcome : batch) {
+            if (outcome.updated) {
+                docs.push_back(std::move(*outcome.updated));
+                writing.push_back(&outcome);
+            } else {
+                // A failed callback: the doc stays at its step and is tried at the next start.
+                release(outcome.id, outcome.ticket, true);
+            }
+        }
+        if (docs.empty()) {
+            return;
+        }
+        const auto results = bulk_save_patiently(docs);
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            Outcome& outcome = *writing[i];
+            const auto& result = results[i];
+            if (result.ok()) {
+                ++m_counts.recorded;
+                log_debug("recorded " + m_step.name + " on doc " + outcome.id);
+            } else if (result.is_conflict()) {
+                ++m_counts.conflicts;
+                try {
+                    resolve_conflict(outcome);
+                } catch (const TransportError& error) {
+                    ++m_counts.failed;
+                    log_error("cannot resolve the conflict on doc " + outcome.id + ": " +
+                              error.what());
+                    release(outcome.id, outcome.ticket, false);
+                    continue;
+                }
+            } else {
+                ++m_counts.failed;
+                log_error("cannot record " + m_step.name + " on doc " + outcome.id + ": " +
+                          result.error + ": " + result.reason);
+            }
+            release(outcome.id, outcome.ticket, true);
+        }
+    }
+
+    // Someone else wrote the doc since we read it. Read it again and decide from what it is now;
+    // never write our old copy over theirs.
+    void resolve_conflict(const Outcome& outcome)
+    {
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            const auto fresh = m_database.get(outcome.id);
+            switch (decide_after_conflict(fresh, m_step.name, m_step.follows)) {
+            case ConflictDecision::already_recorded:
+                ++m_counts.dropped;
+                log_info("step " + m_step.name + " on doc " + outcome.id +
+                         " was already recorded by another writer; result dropped");
+                return;
+            case ConflictDecision::no_longer_waiting:
+                ++m_counts.dropped;
+                log_warning("doc " + outcome.id + " left step " + m_step.name +
+                            " while it ran; result dropped");
+                return;
+            case ConflictDecision::reapply: {
+                nlohmann::json updated = *fresh;
+                updated["process"].push_back(outcome.entry);
+                if (!m_database.save(updated).is_conflict()) {
+                    ++m_counts.recorded;
+                    return;
+                }
+                ++m_counts.conflicts;
+                break;
+            }
+            }
+        }
+        ++m_counts.failed;
+        log_error("cannot record " + m_step.name + " on doc " + outcome.id +
+                  ": still conflicting after 10 tries");
+    }
+
+    // Checkpoint -------------------------------------------------------------------------------
+
+    void save_checkpoint(bool now)
+    {
+        const std::lock_guard lock(m_checkpoint_mutex);
+        if (!now && Clock::now() - m_last_checkpoint < m_options.checkpoint_interval) {
+            return;
+        }
+        const auto seq = m_tracker.take_new_checkpoint();
+        if (!seq) {
+            return;
+        }
+        m_last_checkpoint = Clock::now();
+        try {
+            for (int attempt = 0; attempt < 3; ++attempt) {
+                nlohmann::json doc = {{"_id", checkpoint_id(m_options.listener)},
+                                      {"seq", seq->to_json()},
+                                      {"step", m_step.name},
+                                      {"updated", utc_now_iso8601()}};
+                if (!m_checkpoint_rev.empty()) {
+                    doc["_rev"] = m_checkpoint_rev;
+                }
+                const auto saved = m_database.save(doc);
+                if (!saved.is_conflict()) {
+                    m_checkpoint_rev = saved.rev;
+                    return;
+                }
+                // Another process (an older run, or a tool) wrote it: take its rev and win.
+                const auto current = m_database.get(checkpoint_id(m_options.listener));
+                m_checkpoint_rev = current ? current->value("_rev", "") : "";
+            }
+            log_warning("cannot save checkpoint: it keeps changing under us");
+        } catch (const Error& error) {
+            // Not fatal: an older checkpoint only means some changes are looked at again.
+            log_warning(std::string("cannot save checkpoint: ") + error.what());
+        }
+    }
+
+    void remember_failure(std::exception_ptr failure)
+    {
+        {
+            const std::lock_guard lock(m_failure_mutex);
+            if (!m_failure) {
+                m_failure = std::move(failure);
+            }
+        }
+        m_stop.request_stop();
+    }
+
+    Database& m_database;
+    Step m_step;
+    RunnerOptions m_options;
+    std::stop_source m_stop;
+    BoundedQueue<Work> m_work;
+    BoundedQueue<Outcome> m_outcomes;
+    std::vector<std::jthread> m_workers;
+    std::jthread m_writer;
+    CheckpointTracker m_tracker;
+    std::mutex m_in_flight_mutex;
+    std::set<std::string> m_in_flight;
+    std::mutex m_checkpoint_mutex;
+    std::string m_checkpoint_rev;
+    Clock::time_point m_last_checkpoint{};
+    std::mutex m_failure_mutex;
+    std::exception_ptr m_failure;
+};
+
+StepRunner::StepRunner(Database& database, Step step, RunnerOptions options)
+    : m_impl(std::make_unique<Impl>(database, std::move(step), std::move(options)))
+{
+}
+
+StepRunner::~StepRunner() = default;
+
+void StepRunner::run(std::stop_token stop)
+{
+    m_impl->run(std::move(stop));
+}
+
+const RunnerCounts& StepRunner::counts() const noexcept
+{
+    return m_impl->m_counts;
+}
+
+std::string StepRunner::checkpoint_id(const std::string& listener)
+{
+    return "_local/edw-checkpoint-" + listener;
+}
+
+} // namespace edw

@@ -1,0 +1,108 @@
+// ViewQuery: encoding of view options and decoding of view responses.
+#include <edw/error.hpp>
+#include <edw/url.hpp>
+#include <edw/view_query.hpp>
+
+namespace edw {
+namespace {
+
+void add(std::string& query, std::string_view name, const std::string& value)
+{
+    query += query.empty() ? '?' : '&';
+    query += name;
+    query += '=';
+    query += url_encode(value);
+}
+
+} // namespace
+
+std::string ViewQuery::to_query_string() const
+{
+    // Every key option is JSON: a string key goes out as "\"abc\"", which is what CouchDB expects.
+    std::string query;
+    if (key) {
+        add(query, "key", key->dump());
+    }
+    if (startkey) {
+        add(query, "startkey", startkey->dump());
+    }
+    if (endkey) {
+        add(query, "endkey", endkey->dump());
+    }
+    if (startkey_docid) {
+        add(query, "startkey_docid", *startkey_docid);
+    }
+    if (endkey_docid) {
+        add(query, "endkey_docid", *endkey_docid);
+    }
+    if (!inclusive_end) {
+        add(query, "inclusive_end", "false");
+    }
+    if (include_docs) {
+        add(query, "include_docs", "true");
+    }
+    if (descending) {
+        add(query, "descending", "true");
+    }
+    if (limit) {
+        add(query, "limit", std::to_string(*limit));
+    }
+    if (skip != 0) {
+        add(query, "skip", std::to_string(skip));
+    }
+    if (reduce) {
+        add(query, "reduce", *reduce ? "true" : "false");
+    }
+    if (group) {
+        add(query, "group", "true");
+    }
+    if (group_level) {
+        add(query, "group_level", std::to_string(*group_level));
+    }
+    if (update_seq) {
+        add(query, "update_seq", "true");
+    }
+    return query;
+}
+
+std::string ViewQuery::body() const
+{
+    nlohmann::json body = nlohmann::json::object();
+    body["keys"] = keys ? nlohmann::json(*keys) : nlohmann::json::array();
+    return body.dump();
+}
+
+ViewResult parse_view_result(std::string_view body)
+{
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_discarded() || !json.is_object() || !json.contains("rows") ||
+        !json["rows"].is_array()) {
+        throw JsonError("not a view response: " + std::string(body.substr(0, 200)));
+    }
+    ViewResult result;
+    if (const auto it = json.find("total_rows"); it != json.end() && it->is_number_unsigned()) {
+        result.total_rows = it->get<std::uint64_t>();
+    }
+    if (const auto it = json.find("offset"); it != json.end() && it->is_number_unsigned()) {
+        result.offset = it->get<std::uint64_t>();
+    }
+    result.rows.reserve(json["rows"].size());
+    for (const auto& row : json["rows"]) {
+        if (!row.is_object()) {
+            throw JsonError("not a view row: " + row.dump());
+        }
+        ViewRow out;
+        if (const auto it = row.find("id"); it != row.end() && it->is_string()) {
+            out.id = it->get<std::string>();
+        }
+        out.key = row.value("key", nlohmann::json());
+        out.value = row.value("value", nlohmann::json());
+        if (const auto it = row.find("doc"); it != row.end()) {
+            out.doc = *it;
+        }
+        result.rows.push_back(std::move(out));
+    }
+    return result;
+}
+
+} // namespace edw

@@ -1,0 +1,1 @@
+function (doc) { this is not JavaScript (

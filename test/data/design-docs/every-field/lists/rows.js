@@ -1,0 +1,6 @@
+function (head, req) {
+  var row;
+  while ((row = getRow())) {
+    send(row.key + "\n");
+  }
+}

@@ -1,0 +1,4 @@
+function (doc, req) {
+  doc.touched = true;
+  return [doc, "touched"];
+}

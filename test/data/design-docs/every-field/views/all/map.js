@@ -1,0 +1,5 @@
+
+  function (doc) {
+    emit(doc._id, null);
+  }
+

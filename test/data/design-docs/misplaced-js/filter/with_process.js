@@ -1,0 +1,3 @@
+function (doc, req) {
+  return true;
+}

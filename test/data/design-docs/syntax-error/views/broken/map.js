@@ -1,0 +1,5 @@
+function (doc) {
+  if (doc.status === "good") {
+    emit(doc._id, null));
+  }
+}

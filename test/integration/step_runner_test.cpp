@@ -1,0 +1,197 @@
+#include "test_server.hpp"
+
+#include <edw/edelweiss_steps.hpp>
+#include <edw/open_database.hpp>
+#include <edw/step_runner.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+TEST_SUITE_BEGIN("step runner");
+
+namespace {
+
+edw::RunnerOptions fast_options(const std::string& listener)
+{
+    edw::RunnerOptions options;
+    options.listener = listener;
+    options.heartbeat = std::chrono::milliseconds(500);
+    options.checkpoint_interval = std::chrono::milliseconds(0);
+    options.jobs = 4;
+    return options;
+}
+
+// A step that counts how often it ran on each doc.
+struct CountingStep {
+    std::mutex mutex;
+    std::map<std::string, int> runs;
+
+    edw::Step step()
+    {
+        edw::Step step = edw::edelweiss::move_to_sps({.hostname = "test"});
+        auto inner = step.run;
+        step.run = [this, inner](const nlohmann::json& doc) {
+            {
+                const std::lock_guard lock(mutex);
+                ++runs[doc["_id"].get<std::string>()];
+            }
+            return inner(doc);
+        };
+        return step;
+    }
+};
+
+// Waits until `count` docs have `step` as their last process entry.
+bool wait_for_step(edw::Database& db, const std::string& step, std::size_t count)
+{
+    for (int i = 0; i < 400; ++i) {
+        edw::ViewQuery query;
+        query.startkey = nlohmann::json::array({step});
+        query.endkey = nlohmann::json::array({step, nlohmann::json::object()});
+        query.reduce = false;
+        if (db.query("process", "lastproc", query).rows.size() >= count) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+std::vector<nlohmann::json> docs(const std::string& run, int first, int count)
+{
+    std::vector<nlohmann::json> out;
+    for (int i = first; i < first + count; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "%s_%03d", run.c_str(), i);
+        out.push_back(new_metadata_doc(id));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a runner catches up on waiting docs, then takes new ones from the feed, once each")
+{
+    auto db = fresh_database("edw-it-runner");
+    push_process_design(*db);
+    db->bulk_save(docs("ma22a000", 0, 30)); // waiting before the listener starts
+    CountingStep counting;
+    edw::StepRunner runner(*db, counting.step(), fast_options("newfiles"));
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_step(*db, "move_to_sps", 30));
+    db->bulk_save(docs("ma22a001", 0, 30)); // arriving while it runs
+    CHECK(wait_for_step(*db, "move_to_sps", 60));
+    thread.request_stop();
+    thread.join();
+    CHECK(runner.counts().caught_up == 30);
+    CHECK(runner.counts().recorded == 60);
+    for (const auto& [id, count] : counting.runs) {
+        CHECK_MESSAGE(count == 1, id);
+    }
+    const auto doc = db->get("ma22a001_007");
+    REQUIRE(doc.has_value());
+    REQUIRE((*doc)["process"].size() == 1);
+    CHECK((*doc)["process"][0]["name"] == "move_to_sps");
+    CHECK((*doc)["process"][0].contains("date"));
+}
+
+TEST_CASE("a restarted runner resumes from its checkpoint and handles docs created while it was down")
+{
+    auto db = fresh_database("edw-it-restart");
+    push_process_design(*db);
+    {
+        edw::StepRunner runner(*db, edw::edelweiss::move_to_sps(), fast_options("newfiles"));
+        std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+        db->bulk_save(docs("ma22a000", 0, 10));
+        CHECK(wait_for_step(*db, "move_to_sps", 10));
+    }
+    const auto checkpoint = db->get(edw::StepRunner::checkpoint_id("newfiles"));
+    REQUIRE(checkpoint.has_value());
+    CHECK(checkpoint->contains("seq"));
+
+    db->bulk_save(docs("ma22a001", 0, 10)); // while no listener runs
+    CountingStep counting;
+    edw::StepRunner runner(*db, counting.step(), fast_options("newfiles"));
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_step(*db, "move_to_sps", 20));
+    thread.request_stop();
+    thread.join();
+    CHECK(counting.runs.size() == 10); // only the new ones
+    for (const auto& [id, count] : counting.runs) {
+        CHECK(id.rfind("ma22a001", 0) == 0);
+        CHECK(count == 1);
+    }
+    const auto moved = db->get(edw::StepRunner::checkpoint_id("newfiles"));
+    CHECK((*moved)["seq"] != (*checkpoint)["seq"]);
+}
+
+TEST_CASE("a doc changed by someone else while the step ran keeps their change and gets the entry")
+{
+    auto db = fresh_database("edw-it-conflict");
+    push_process_design(*db);
+    db->save(new_metadata_doc("ma22a000_000"));
+    auto slow = edw::edelweiss::move_to_sps();
+    auto inner = slow.run;
+    std::atomic<bool> edited{false};
+    slow.run = [&, inner](const nlohmann::json& doc) {
+        // Another client writes the doc between our read and our write.
+        auto theirs = *db->get(doc["_id"].get<std::string>());
+        theirs["comment"] = "checked by the shift crew";
+        db->save(theirs);
+        edited = true;
+        return inner(doc);
+    };
+    edw::StepRunner runner(*db, slow, fast_options("newfiles"));
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_step(*db, "move_to_sps", 1));
+    thread.request_stop();
+    thread.join();
+    const auto doc = *db->get("ma22a000_000");
+    CHECK(edited);
+    CHECK(doc["comment"] == "checked by the shift crew");
+    CHECK(doc["process"].size() == 1);
+    CHECK(runner.counts().conflicts >= 1);
+}
+
+TEST_CASE("a failing callback leaves the doc at its step and the runner goes on")
+{
+    auto db = fresh_database("edw-it-failing");
+    push_process_design(*db);
+    auto bad = new_metadata_doc("ma22a000_000");
+    bad.erase("original_file");
+    db->bulk_save({bad, new_metadata_doc("ma22a000_001")});
+    edw::StepRunner runner(*db, edw::edelweiss::move_to_sps(), fast_options("newfiles"));
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_step(*db, "move_to_sps", 1));
+    thread.request_stop();
+    thread.join();
+    CHECK(runner.counts().failed == 1);
+    CHECK((*db->get("ma22a000_000"))["process"].empty());
+}
+
+TEST_CASE("two steps in a row take every doc through both, in order")
+{
+    auto db = fresh_database("edw-it-chain");
+    push_process_design(*db);
+    db->bulk_save(docs("ma22a000", 0, 50));
+    edw::StepRunner first(*db, edw::edelweiss::move_to_sps(), fast_options("newfiles"));
+    edw::StepRunner second(*db, edw::edelweiss::signal_processing(), fast_options("analysis1"));
+    std::jthread a([&](std::stop_token stop) { first.run(stop); });
+    std::jthread b([&](std::stop_token stop) { second.run(stop); });
+    CHECK(wait_for_step(*db, "signal_processing", 50));
+    a.request_stop();
+    b.request_stop();
+    a.join();
+    b.join();
+    const auto doc = *db->get("ma22a000_049");
+    REQUIRE(doc["process"].size() == 2);
+    CHECK(doc["process"][0]["name"] == "move_to_sps");
+    CHECK(doc["process"][1]["name"] == "signal_processing");
+    CHECK(doc["process"][1]["file"] == "/sps/edelweiss/data/ma22a000_049.amp.root");
+}
+
+TEST_SUITE_END();

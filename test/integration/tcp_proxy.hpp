@@ -1,0 +1,36 @@
+// TcpProxy: a loopback TCP forwarder that a test can cut, to drop connections mid-stream.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+/// Listens on 127.0.0.1 (a free port) and forwards every connection to 127.0.0.1:`target_port`.
+class TcpProxy {
+public:
+    explicit TcpProxy(int target_port);
+    ~TcpProxy();
+    TcpProxy(const TcpProxy&) = delete;
+    TcpProxy& operator=(const TcpProxy&) = delete;
+
+    [[nodiscard]] int port() const noexcept { return m_port; }
+    /// Closes every open connection at once, both sides, as a network failure would.
+    void cut_all();
+    /// How many connections were accepted so far.
+    [[nodiscard]] int connections() const noexcept { return m_accepted; }
+
+private:
+    void accept_loop();
+    void forward(int client, int server);
+
+    int m_target_port;
+    int m_listener = -1;
+    int m_port = 0;
+    std::atomic<bool> m_stopping{false};
+    std::atomic<int> m_accepted{0};
+    std::mutex m_mutex;
+    std::vector<int> m_sockets;
+    std::vector<std::thread> m_threads;
+    std::thread m_acceptor;
+};

@@ -1,0 +1,57 @@
+// TestServer: per-test databases and fixtures.
+#include "test_server.hpp"
+
+#include <edw/design_doc.hpp>
+#include <edw/error.hpp>
+#include <edw/open_database.hpp>
+
+#include <cstdlib>
+
+#ifndef EDW_SOURCE_DIR
+#define EDW_SOURCE_DIR "."
+#endif
+
+edw::Settings test_settings(const std::string& name)
+{
+    const char* url = std::getenv("EDW_TEST_URL");
+    edw::Settings settings;
+    settings.server = edw::Url::parse(url != nullptr ? url : "http://127.0.0.1:15984");
+    settings.database = name;
+    settings.heartbeat = std::chrono::milliseconds(1000);
+    settings.source = "test";
+    return settings;
+}
+
+std::unique_ptr<edw::Database> fresh_database(const std::string& name)
+{
+    auto database = edw::open_database(test_settings(name));
+    try {
+        database->destroy();
+    } catch (const edw::HttpError& error) {
+        if (!error.is_not_found()) {
+            throw;
+        }
+    }
+    database->create();
+    return database;
+}
+
+void push_process_design(edw::Database& database)
+{
+    const auto saved =
+        database.save(edw::build_design_doc(std::string(EDW_SOURCE_DIR) + "/design-docs/process"));
+    if (saved.is_conflict()) {
+        throw edw::Error("design doc already there");
+    }
+}
+
+nlohmann::json new_metadata_doc(const std::string& id)
+{
+    return {{"_id", id},
+            {"status", "good"},
+            {"run", id.substr(0, id.find('_'))},
+            {"md5sum", "977f5c2288038a593d04eb35b08670b2"},
+            {"conditions", {{"temperature", 0.0151}}},
+            {"original_file", "/mnt/data/" + id + ".root"},
+            {"process", nlohmann::json::array()}};
+}

@@ -1,0 +1,43 @@
+// edw: the command-line tool: database set-up, design docs, metadata, status.
+#include "command.hpp"
+
+#include <edw/error.hpp>
+#include <edw/exit_status.hpp>
+
+#include <iostream>
+
+namespace edw::tools {
+
+Settings load_tool_settings(const GlobalOptions& global)
+{
+    return load_settings(global.config, process_environment());
+}
+
+} // namespace edw::tools
+
+int main(int argc, char** argv)
+{
+    using namespace edw::tools;
+    GlobalOptions global;
+    Action action;
+    CLI::App app("edw: run scientific data-processing pipelines on a CouchDB changes feed", "edw");
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("--config", global.config,
+                   "Settings file (default ./edw.ini; EDW_* environment variables override it)");
+    add_db_commands(app, global, action);
+    add_design_commands(app, global, action);
+    add_metadata_commands(app, global, action);
+    add_status_command(app, global, action);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int status = app.exit(error);
+        return status == 0 ? edw::exit_ok : edw::exit_usage;
+    }
+    try {
+        return action();
+    } catch (const edw::Error& error) {
+        return edw::report_failure("edw", error);
+    }
+}
