@@ -15,8 +15,8 @@ nlohmann::json parse_object(const HttpResponse& response, const std::string& act
 {
     auto json = nlohmann::json::parse(response.body, nullptr, false);
     if (json.is_discarded()) {
-        throw JsonError("cannot " + action + ": the answer is not JSON: " +
-                        response.body.substr(0, 200));
+        throw JsonError("cannot " + action +
+                        ": the answer is not JSON: " + response.body.substr(0, 200));
     }
     return json;
 }
@@ -48,8 +48,7 @@ public:
     FeedStream(Feed feed, ChangesHandler& handler)
         : m_feed(feed)
         , m_handler(handler)
-    {
-    }
+    {}
 
     bool on_headers(int, const HttpHeaders&) override { return true; }
 
@@ -171,8 +170,7 @@ CouchDatabase::CouchDatabase(std::shared_ptr<CouchServer> server, std::string na
     : m_server(std::move(server))
     , m_name(std::move(name))
     , m_encoded_name(url_encode(m_name))
-{
-}
+{}
 
 std::string CouchDatabase::describe() const
 {
@@ -213,7 +211,8 @@ void CouchDatabase::destroy()
 std::optional<nlohmann::json> CouchDatabase::get(std::string_view id)
 {
     const std::string action = "read doc " + std::string(id) + " of " + describe();
-    const auto response = m_server->send(HttpMethod::get, path("/" + encode_doc_id(id)), {}, action);
+    const auto response =
+        m_server->send(HttpMethod::get, path("/" + encode_doc_id(id)), {}, action);
     if (response.status == 404) {
         // A missing database is an error; a missing or deleted document is an answer.
         const auto body = nlohmann::json::parse(response.body, nullptr, false);
@@ -270,7 +269,8 @@ std::vector<BulkResult> CouchDatabase::bulk_save(const std::vector<nlohmann::jso
     const std::string action =
         "save " + std::to_string(docs.size()) + " docs in bulk to " + describe();
     const nlohmann::json body = {{"docs", docs}};
-    const auto response = m_server->send(HttpMethod::post, path("/_bulk_docs"), body.dump(), action);
+    const auto response =
+        m_server->send(HttpMethod::post, path("/_bulk_docs"), body.dump(), action);
     throw_if_error(response, action);
     const auto json = parse_object(response, action);
     if (!json.is_array() || json.size() != docs.size()) {
@@ -298,10 +298,9 @@ ViewResult CouchDatabase::run_view(const std::string& suffix, const ViewQuery& q
 {
     const std::string action = "query " + what + " of " + describe();
     const auto target = path(suffix) + query.to_query_string();
-    const auto response =
-        query.needs_body()
-            ? m_server->send(HttpMethod::post, target, query.body(), action)
-            : m_server->send(HttpMethod::get, target, {}, action);
+    const auto response = query.needs_body()
+                              ? m_server->send(HttpMethod::post, target, query.body(), action)
+                              : m_server->send(HttpMethod::get, target, {}, action);
     throw_if_error(response, action);
     try {
         return parse_view_result(response.body);

@@ -1,8 +1,7 @@
 // CouchServer: request building, authentication, retries and error mapping.
-#include <edw/couch_server.hpp>
-
 #include "couch_database.hpp"
 
+#include <edw/couch_server.hpp>
 #include <edw/curl_transport.hpp>
 #include <edw/error.hpp>
 #include <edw/log.hpp>
@@ -17,9 +16,9 @@ namespace {
 std::string base64(std::string_view bytes)
 {
     std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-    const int written =
-        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                        reinterpret_cast<const unsigned char*>(bytes.data()),
+                                        static_cast<int>(bytes.size()));
     out.resize(static_cast<size_t>(written));
     return out;
 }
@@ -52,7 +51,9 @@ CouchServer::CouchServer(ServerOptions options, std::shared_ptr<HttpTransport> t
     , m_transport(std::move(transport))
 {
     if (!m_options.retry.sleep) {
-        m_options.retry.sleep = [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); };
+        m_options.retry.sleep = [](std::chrono::milliseconds wait) {
+            std::this_thread::sleep_for(wait);
+        };
     }
 }
 
@@ -146,8 +147,8 @@ void CouchServer::wait_before_retry(Backoff& backoff, const HttpResponse* respon
     m_options.retry.sleep(wait);
 }
 
-HttpResponse CouchServer::send(HttpMethod method, std::string_view path_and_query,
-                               std::string body, std::string_view action)
+HttpResponse CouchServer::send(HttpMethod method, std::string_view path_and_query, std::string body,
+                               std::string_view action)
 {
     Backoff backoff(m_options.retry.backoff);
     bool logged_in_again = false;
@@ -234,8 +235,8 @@ void throw_if_error(const HttpResponse& response, std::string_view action)
             reason = it->get<std::string>();
         }
     }
-    std::string message = "cannot " + std::string(action) + ": HTTP " +
-                          std::to_string(response.status);
+    std::string message =
+        "cannot " + std::string(action) + ": HTTP " + std::to_string(response.status);
     if (!error.empty()) {
         message += " " + error;
     }

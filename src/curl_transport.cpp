@@ -76,8 +76,9 @@ size_t on_header_line(char* data, size_t size, size_t count, void* user)
         // A new status line starts a new header block (after a 100 Continue, for example).
         transfer.response.headers.clear();
         const auto space = line.find(' ');
-        transfer.response.status =
-            space == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
+        transfer.response.status = space == std::string_view::npos
+                                       ? 0
+                                       : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
         return size * count;
     }
     const auto colon = line.find(':');
@@ -109,16 +110,6 @@ size_t on_body_bytes(char* data, size_t size, size_t count, void* user)
     }
     transfer.response.body.append(bytes);
     return bytes.size();
-}
-
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
-{
-    auto& transfer = *static_cast<Transfer*>(user);
-    if (transfer.handler != nullptr && !transfer.handler->keep_going()) {
-        transfer.stopped_by_handler = true;
-        return 1;
-    }
-    return 0;
 }
 
 class CurlTransport final : public HttpTransport {
@@ -167,9 +158,6 @@ private:
         curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body_bytes);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, handler == nullptr ? 1L : 0L);
-        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
         curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
         switch (request.method) {
         case HttpMethod::get:
@@ -181,7 +169,8 @@ private:
         case HttpMethod::post:
         case HttpMethod::put:
         case HttpMethod::del:
-            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(method_name(request.method)).c_str());
+            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
+                             std::string(method_name(request.method)).c_str());
             if (request.method != HttpMethod::del || !request.body.empty()) {
                 curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
                 curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -190,10 +179,12 @@ private:
             break;
         }
 
-        const CURLcode code = curl_easy_perform(curl);
+        const CURLcode code =
+            handler == nullptr ? curl_easy_perform(curl) : perform_watched(curl, transfer);
         if (code != CURLE_OK && !transfer.stopped_by_handler) {
             // The connection may be half-used: do not put this handle back in the pool.
-            const std::string detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
+            const std::string detail =
+                error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
             throw TransportError(std::string(method_name(request.method)) + " " + request.url +
                                  ": " + detail);
         }
@@ -202,6 +193,47 @@ private:
             give_back(std::move(handle));
         }
         return std::move(transfer.response);
+    }
+
+    // A streamed transfer runs on a multi handle so that the handler is asked every 100 ms
+    // whether to go on; libcurl's own progress callback may wait a whole second when idle, which
+    // is too slow to notice a silent feed or a shutdown request.
+    static CURLcode perform_watched(CURL* curl, Transfer& transfer)
+    {
+        struct MultiDeleter {
+            void operator()(CURLM* multi) const noexcept { curl_multi_cleanup(multi); }
+        };
+        const std::unique_ptr<CURLM, MultiDeleter> multi(curl_multi_init());
+        if (!multi) {
+            throw TransportError("cannot create a libcurl multi handle");
+        }
+        curl_multi_add_handle(multi.get(), curl);
+        CURLcode result = CURLE_OK;
+        for (;;) {
+            int running = 0;
+            const CURLMcode performed = curl_multi_perform(multi.get(), &running);
+            if (performed != CURLM_OK) {
+                curl_multi_remove_handle(multi.get(), curl);
+                throw TransportError(std::string("libcurl: ") + curl_multi_strerror(performed));
+            }
+            if (running == 0) {
+                int queued = 0;
+                while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+                    if (message->msg == CURLMSG_DONE) {
+                        result = message->data.result;
+                    }
+                }
+                break;
+            }
+            if (transfer.stopped_by_handler || !transfer.handler->keep_going()) {
+                transfer.stopped_by_handler = true;
+                result = CURLE_ABORTED_BY_CALLBACK;
+                break;
+            }
+            curl_multi_poll(multi.get(), nullptr, 0, 100, nullptr);
+        }
+        curl_multi_remove_handle(multi.get(), curl);
+        return result;
     }
 
     CurlHandle take_handle()

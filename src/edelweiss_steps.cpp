@@ -79,10 +79,11 @@ Step signal_processing(const SiteOptions& site)
         amplitudes += ".amp.root";
         // Stands for the checksum of the new file's content, which depends on its input.
         const std::string input_md5 = moved_entry.value("md5sum", nlohmann::json()).dump();
-        return nlohmann::json{{"hostname", hostname},
-                              {"file", amplitudes},
-                              {"md5sum", md5_hex(amplitudes + "\n" + input_md5)},
-                              {"log", "pulse amplitudes of " + moved + " written to " + amplitudes}};
+        return nlohmann::json{
+            {"hostname", hostname},
+            {"file", amplitudes},
+            {"md5sum", md5_hex(amplitudes + "\n" + input_md5)},
+            {"log", "pulse amplitudes of " + moved + " written to " + amplitudes}};
     };
     return step;
 }

@@ -23,8 +23,7 @@ int exit_status_for(const std::exception& error) noexcept
         return exit_io;
     }
     if (const auto* http = dynamic_cast<const HttpError*>(&error)) {
-        return http->is_unauthorized() || http->is_forbidden() ? exit_no_permission
-                                                               : exit_protocol;
+        return http->is_unauthorized() || http->is_forbidden() ? exit_no_permission : exit_protocol;
     }
     return exit_failure;
 }

@@ -44,8 +44,7 @@ class FileDescriptor {
 public:
     explicit FileDescriptor(int fd = -1)
         : m_fd(fd)
-    {
-    }
+    {}
     ~FileDescriptor()
     {
         if (m_fd >= 0) {
@@ -54,8 +53,7 @@ public:
     }
     FileDescriptor(FileDescriptor&& other) noexcept
         : m_fd(std::exchange(other.m_fd, -1))
-    {
-    }
+    {}
     FileDescriptor(const FileDescriptor&) = delete;
     FileDescriptor& operator=(const FileDescriptor&) = delete;
     FileDescriptor& operator=(FileDescriptor&&) = delete;
@@ -82,8 +80,8 @@ FileDescriptor take_lock(const std::filesystem::path& directory, const std::stri
 {
     std::error_code ignored;
     std::filesystem::create_directories(directory, ignored);
-    const auto path = directory / ("edw-" + safe_file_part(database) + "-" + safe_file_part(name) +
-                                   ".lock");
+    const auto path =
+        directory / ("edw-" + safe_file_part(database) + "-" + safe_file_part(name) + ".lock");
     FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (fd.get() < 0) {
         throw StoreError("cannot open lock file " + path.string() + ": " + std::strerror(errno));
@@ -149,7 +147,8 @@ StartFrom parse_start(const std::string& since, Seq& seq)
     if (since == "now") {
         return StartFrom::now;
     }
-    const bool digits = !since.empty() && since.find_first_not_of("0123456789") == std::string::npos;
+    const bool digits =
+        !since.empty() && since.find_first_not_of("0123456789") == std::string::npos;
     // A number is an integer seq (CouchDB 1, PouchDB); anything else is an opaque string seq.
     seq = digits ? Seq(since) : Seq::from_json(nlohmann::json(since));
     return StartFrom::seq;
@@ -237,8 +236,8 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             log_settings.file = std::filesystem::absolute(options.log_file);
         }
         configure_log(log_settings);
-        const auto pidfile =
-            options.pidfile.empty() ? std::filesystem::path() : std::filesystem::absolute(options.pidfile);
+        const auto pidfile = options.pidfile.empty() ? std::filesystem::path()
+                                                     : std::filesystem::absolute(options.pidfile);
 
         const FileDescriptor lock = take_lock(
             options.lock_dir.empty() ? default_lock_dir() : std::filesystem::path(options.lock_dir),

@@ -2,7 +2,6 @@
 #include <edw/error.hpp>
 #include <edw/process_log.hpp>
 
-
 namespace edw {
 
 nlohmann::json StepPosition::key_prefix() const
@@ -76,8 +75,8 @@ nlohmann::json append_step(nlohmann::json doc, std::string_view step, const nloh
                            std::string_view date)
 {
     if (!result.is_object()) {
-        throw JsonError("the result of step " + std::string(step) +
-                        " must be a JSON object, not " + result.dump().substr(0, 100));
+        throw JsonError("the result of step " + std::string(step) + " must be a JSON object, not " +
+                        result.dump().substr(0, 100));
     }
     auto process = doc.find("process");
     if (process == doc.end() || !process->is_array()) {

@@ -11,7 +11,9 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <deque>
 #include <set>
+#include <unordered_map>
 #include <thread>
 #include <vector>
 
@@ -50,8 +52,7 @@ public:
         , m_options(std::move(options))
         , m_work(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4)
         , m_outcomes(std::max<std::size_t>(m_options.batch_size * 2, 16))
-    {
-    }
+    {}
 
     void run(std::stop_token outside_stop)
     {
@@ -61,6 +62,11 @@ public:
         try {
             if (m_options.start == StartFrom::checkpoint) {
                 catch_up();
+                if (!m_resumed) {
+                    // Every doc waiting at the step when `since` was taken is now handed out,
+                    // and a restart catches up again anyway: the feed up to `since` is done.
+                    m_tracker.pass(since);
+                }
             }
             if (!m_stop.stop_requested()) {
                 follow(since);
@@ -104,6 +110,7 @@ private:
         if (saved && saved->contains("seq")) {
             m_checkpoint_rev = saved->value("_rev", "");
             const Seq seq = Seq::from_json((*saved)["seq"]);
+            m_resumed = true;
             log_info("resuming from checkpoint seq " + seq.json());
             return seq;
         }
@@ -148,8 +155,7 @@ private:
             query.skip = 1;
         }
         m_counts.caught_up += seen;
-        log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " +
-                 m_step.name);
+        log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);
     }
 
     void follow(const Seq& since)
@@ -159,6 +165,9 @@ private:
         options.filter = m_options.design + "/" + m_options.filter;
         options.filter_parameters = {{"last", m_step.follows.filter_value()}};
         options.include_docs = true;
+        // Longpoll: every answer carries a last_seq, even when the filter let no row through,
+        // so the checkpoint keeps up with the feed and a restart does not re-read long stretches.
+        options.feed = Feed::longpoll;
         options.heartbeat = m_options.heartbeat;
         ChangesFollower follower(m_database, options);
         follower.follow(m_stop.get_token(), *this);
@@ -202,8 +211,8 @@ private:
     std::optional<nlohmann::json> look_up_waiting(const std::string& id)
     {
         ViewQuery query;
-        query.keys = std::vector<nlohmann::json>{
-            nlohmann::json::array({m_step.follows.key_prefix(), id})};
+        query.keys =
+            std::vector<nlohmann::json>{nlohmann::json::array({m_step.follows.key_prefix(), id})};
         query.reduce = false;
         query.include_docs = true;
         const auto result = m_database.query(m_options.design, m_options.view, query);
@@ -223,8 +232,11 @@ private:
         if (waiting) {
             const std::lock_guard lock(m_in_flight_mutex);
             // The feed may repeat a change, or report a doc again while we work on it. The write
-            // in progress settles that doc either way, so the repeat is done already.
-            busy = !m_in_flight.insert(id).second;
+            // in progress settles that doc either way, so the repeat is done already. A feed
+            // read before our write may also bring back the revision we have just replaced.
+            const auto done = m_replaced.find(id);
+            busy = (done != m_replaced.end() && done->second == doc.value("_rev", "")) ||
+                   !m_in_flight.insert(id).second;
         }
         if (!waiting || busy) {
             if (ticket) {
@@ -234,6 +246,19 @@ private:
         }
         if (!m_work.push(Work{std::move(doc), ticket})) {
             release(id, ticket, false); // shutting down: leave it for the next start
+        }
+    }
+
+    // Revisions this runner replaced with its own write, so that a late feed row showing the
+    // old revision is not run again. Bounded: the oldest are forgotten first.
+    void remember_replaced(const std::string& id, std::string rev)
+    {
+        const std::lock_guard lock(m_in_flight_mutex);
+        m_replaced[id] = std::move(rev);
+        m_replaced_order.push_back(id);
+        while (m_replaced_order.size() > 100000) {
+            m_replaced.erase(m_replaced_order.front());
+            m_replaced_order.pop_front();
         }
     }
 
@@ -355,6 +380,7 @@ private:
             const auto& result = results[i];
             if (result.ok()) {
                 ++m_counts.recorded;
+                remember_replaced(outcome.id, docs[i].value("_rev", ""));
                 log_debug("recorded " + m_step.name + " on doc " + outcome.id);
             } else if (result.is_conflict()) {
                 ++m_counts.conflicts;
@@ -398,6 +424,7 @@ private:
                 updated["process"].push_back(outcome.entry);
                 if (!m_database.save(updated).is_conflict()) {
                     ++m_counts.recorded;
+                    remember_replaced(outcome.id, fresh->value("_rev", ""));
                     return;
                 }
                 ++m_counts.conflicts;
@@ -470,8 +497,11 @@ private:
     CheckpointTracker m_tracker;
     std::mutex m_in_flight_mutex;
     std::set<std::string> m_in_flight;
+    std::unordered_map<std::string, std::string> m_replaced;
+    std::deque<std::string> m_replaced_order;
     std::mutex m_checkpoint_mutex;
     std::string m_checkpoint_rev;
+    bool m_resumed = false; ///< Started from a saved checkpoint.
     Clock::time_point m_last_checkpoint{};
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
@@ -479,8 +509,7 @@ private:
 
 StepRunner::StepRunner(Database& database, Step step, RunnerOptions options)
     : m_impl(std::make_unique<Impl>(database, std::move(step), std::move(options)))
-{
-}
+{}
 
 StepRunner::~StepRunner() = default;
 

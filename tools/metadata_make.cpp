@@ -71,8 +71,8 @@ int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
         progress.advance(static_cast<std::uint64_t>(last - first));
     }
     progress.finish();
-    std::cout << "created " << created << " docs of run " << run << " in "
-              << database->describe() << "\n";
+    std::cout << "created " << created << " docs of run " << run << " in " << database->describe()
+              << "\n";
     if (!refused.empty()) {
         std::cerr << "edw: " << refused.size() << " docs were not created, for example "
                   << refused.front() << "\n";

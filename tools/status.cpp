@@ -39,11 +39,14 @@ int print_status(const GlobalOptions& global, bool as_json)
         return 0;
     }
     std::cout << report["database"].get<std::string>() << "\n\n";
-    std::cout << std::left << std::setw(28) << "last step" << "docs\n";
+    std::cout << std::left << std::setw(28) << "last step"
+              << "docs\n";
     for (const auto& [step, count] : report["last_step"].items()) {
         std::cout << std::left << std::setw(28) << step << count.dump() << "\n";
     }
-    std::cout << "\n" << std::left << std::setw(28) << "status" << "docs\n";
+    std::cout << "\n"
+              << std::left << std::setw(28) << "status"
+              << "docs\n";
     for (const auto& [status, count] : report["status"].items()) {
         std::cout << std::left << std::setw(28) << status << count.dump() << "\n";
     }

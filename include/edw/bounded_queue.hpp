@@ -16,8 +16,7 @@ template <typename T> class BoundedQueue {
 public:
     explicit BoundedQueue(std::size_t capacity)
         : m_capacity(capacity)
-    {
-    }
+    {}
 
     /// Waits for room; returns false (dropping `item`) when the queue was closed.
     bool push(T item)

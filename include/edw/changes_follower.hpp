@@ -15,10 +15,16 @@
 namespace edw {
 
 struct FollowOptions {
-    Seq since;                                  ///< Where to start: `0`, `now` or a saved seq.
-    std::optional<std::string> filter;          ///< "ddoc/name".
+    Seq since; ///< Where to start: `0`, `now` or a saved seq.
+    /// `continuous` streams rows as they happen. `longpoll` asks again after each answer; every
+    /// answer ends with a `last_seq`, so a filtered feed that lets nothing through still tells
+    /// how far the server looked, which keeps checkpoints moving.
+    Feed feed = Feed::continuous;
+    std::optional<std::string> filter; ///< "ddoc/name".
     std::map<std::string, std::string> filter_parameters;
     bool include_docs = true;
+    /// With `continuous`: the heartbeat asked of the server. With `longpoll`: how long the server
+    /// may wait for a change before it answers with no rows.
     std::chrono::milliseconds heartbeat{10000};
     /// A connection with no byte for this long is taken as dead (heartbeats included). Zero:
     /// 1.25 × heartbeat plus a second, as CouchDB clients commonly do.
@@ -37,10 +43,10 @@ public:
     virtual void on_feed_end(const Seq& last_seq) = 0;
 };
 
-/// Follows `_changes?feed=continuous` with heartbeats. A dropped or silent connection, a 5xx,
-/// or a feed that ends (a `last_seq` line: limit, timeout, a node going into maintenance) is
-/// followed by a new request from the last seq seen, after a backoff when something failed.
-/// Only a stop request, a missing database (404) or refused credentials (401, 403) end it.
+/// Follows `_changes` (continuous with heartbeats, or longpoll with a timeout). A dropped or silent
+/// connection, a 5xx, or a feed that ends (a `last_seq` line: limit, timeout, a node going into
+/// maintenance) is followed by a new request from the last seq seen, after a backoff when something
+/// failed. Only a stop request, a missing database (404) or refused credentials (401, 403) end it.
 class ChangesFollower {
 public:
     ChangesFollower(Database& database, FollowOptions options);
@@ -55,6 +61,9 @@ public:
     [[nodiscard]] int reconnects() const noexcept { return m_reconnects; }
 
 private:
+    /// One `feed=normal` request from the current position, delivering its rows and end.
+    void catch_up_once(FollowHandler& handler);
+
     Database& m_database;
     FollowOptions m_options;
     Seq m_position;

@@ -10,8 +10,8 @@
 namespace edw {
 
 struct TransportOptions {
-    std::string ca_file;      ///< Extra CA bundle; empty uses the system's.
-    bool verify_tls = true;   ///< Certificate and host-name checks; off only on explicit request.
+    std::string ca_file;    ///< Extra CA bundle; empty uses the system's.
+    bool verify_tls = true; ///< Certificate and host-name checks; off only on explicit request.
     std::chrono::milliseconds connect_timeout{10000};
 };
 

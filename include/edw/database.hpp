@@ -34,8 +34,8 @@ struct SaveResult {
 /// One element of a `_bulk_docs` answer: each document succeeds or fails on its own.
 struct BulkResult {
     std::string id;
-    std::string rev;    ///< Set on success.
-    std::string error;  ///< CouchDB's error token ("conflict", "forbidden", ...) on failure.
+    std::string rev;   ///< Set on success.
+    std::string error; ///< CouchDB's error token ("conflict", "forbidden", ...) on failure.
     std::string reason;
     [[nodiscard]] bool ok() const noexcept { return error.empty(); }
     [[nodiscard]] bool is_conflict() const noexcept { return error == "conflict"; }
@@ -47,13 +47,13 @@ enum class ChangesStyle { main_only, all_docs };
 /// The parameters of one `_changes` request.
 struct ChangesQuery {
     Feed feed = Feed::normal;
-    Seq since;                                   ///< `0`, `now` or a seq from an earlier answer.
-    std::optional<std::string> filter;           ///< "ddoc/name", "_doc_ids", "_design", ...
+    Seq since;                         ///< `0`, `now` or a seq from an earlier answer.
+    std::optional<std::string> filter; ///< "ddoc/name", "_doc_ids", "_design", ...
     std::map<std::string, std::string> filter_parameters; ///< Extra query values, `req.query`.
-    std::vector<std::string> doc_ids;            ///< With `filter=_doc_ids`; sent in the body.
+    std::vector<std::string> doc_ids; ///< With `filter=_doc_ids`; sent in the body.
     bool include_docs = false;
     std::optional<std::uint64_t> limit;
-    std::chrono::milliseconds heartbeat{0};      ///< Zero: no heartbeat.
+    std::chrono::milliseconds heartbeat{0}; ///< Zero: no heartbeat.
     std::optional<std::chrono::milliseconds> timeout;
     ChangesStyle style = ChangesStyle::main_only;
 };

@@ -9,7 +9,7 @@ namespace edw::edelweiss {
 
 /// Where the simulated steps say they put files.
 struct SiteOptions {
-    std::string hostname;     ///< The processing host named in entries; empty: this machine.
+    std::string hostname; ///< The processing host named in entries; empty: this machine.
     std::string data_directory = "/sps/edelweiss/data"; ///< Where moved raw files land.
 };
 

@@ -32,8 +32,7 @@ public:
         , m_status(status)
         , m_error(std::move(error))
         , m_reason(std::move(reason))
-    {
-    }
+    {}
 
     [[nodiscard]] int status() const noexcept { return m_status; }
     /// CouchDB's error token, such as "not_found" or "unauthorized"; empty when the body had none.

@@ -9,8 +9,8 @@
 namespace edw {
 
 struct ListenerSpec {
-    std::string program;  ///< The executable's name, the default listener name.
-    std::string summary;  ///< One line for --help.
+    std::string program; ///< The executable's name, the default listener name.
+    std::string summary; ///< One line for --help.
     /// Builds the step once options are parsed, so that steps may take options of their own.
     std::function<Step()> make_step;
 };

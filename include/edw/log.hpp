@@ -14,9 +14,9 @@ LogLevel parse_log_level(std::string_view text);
 
 /// Where log lines go and which are kept. Process-wide: a daemon has one log.
 struct LogSettings {
-    std::string program = "edw";  ///< Shown in every line, e.g. the listener name.
+    std::string program = "edw"; ///< Shown in every line, e.g. the listener name.
     LogLevel level = LogLevel::info;
-    std::filesystem::path file;   ///< Empty: standard error.
+    std::filesystem::path file; ///< Empty: standard error.
 };
 
 /// Applies new settings. Throws StoreError when the log file cannot be opened for appending.
@@ -26,10 +26,22 @@ void configure_log(const LogSettings& settings);
 /// URLs inside the message are masked, so a careless caller cannot leak a password. Thread-safe.
 void log(LogLevel level, std::string_view message);
 
-inline void log_debug(std::string_view message) { log(LogLevel::debug, message); }
-inline void log_info(std::string_view message) { log(LogLevel::info, message); }
-inline void log_warning(std::string_view message) { log(LogLevel::warning, message); }
-inline void log_error(std::string_view message) { log(LogLevel::error, message); }
+inline void log_debug(std::string_view message)
+{
+    log(LogLevel::debug, message);
+}
+inline void log_info(std::string_view message)
+{
+    log(LogLevel::info, message);
+}
+inline void log_warning(std::string_view message)
+{
+    log(LogLevel::warning, message);
+}
+inline void log_error(std::string_view message)
+{
+    log(LogLevel::error, message);
+}
 
 /// Reopens the log file (after logrotate moved it); a no-op when logging to standard error.
 void reopen_log();

@@ -27,8 +27,7 @@ public:
 private:
     explicit StepPosition(std::string step)
         : m_step(std::move(step))
-    {
-    }
+    {}
     std::string m_step;
 };
 

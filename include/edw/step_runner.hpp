@@ -23,26 +23,26 @@ enum class StartFrom {
 };
 
 struct RunnerOptions {
-    std::string listener;              ///< Names the checkpoint and the log lines.
-    std::string design = "process";    ///< Design doc holding the view and the filter.
+    std::string listener;           ///< Names the checkpoint and the log lines.
+    std::string design = "process"; ///< Design doc holding the view and the filter.
     std::string view = "lastproc";
     std::string filter = "with_process";
-    int jobs = 1;                      ///< Callbacks running at once.
+    int jobs = 1; ///< Callbacks running at once.
     StartFrom start = StartFrom::checkpoint;
-    Seq since;                         ///< With StartFrom::seq.
-    std::size_t batch_size = 200;      ///< Most documents written in one `_bulk_docs`.
-    std::size_t catch_up_page = 500;   ///< View rows read per catch-up request.
+    Seq since;                       ///< With StartFrom::seq.
+    std::size_t batch_size = 200;    ///< Most documents written in one `_bulk_docs`.
+    std::size_t catch_up_page = 500; ///< View rows read per catch-up request.
     std::chrono::milliseconds heartbeat{10000};
     std::chrono::milliseconds checkpoint_interval{1000};
 };
 
 /// Counters of what a runner did, for logs, tests and status pages.
 struct RunnerCounts {
-    std::atomic<long> recorded{0};   ///< Step results written.
-    std::atomic<long> failed{0};     ///< Callbacks that threw or results that could not be saved.
-    std::atomic<long> conflicts{0};  ///< Writes answered 409 and resolved by re-reading.
-    std::atomic<long> dropped{0};    ///< Results dropped: the step was already recorded elsewhere.
-    std::atomic<long> caught_up{0};  ///< Docs handed to the step during the start-up catch-up.
+    std::atomic<long> recorded{0};  ///< Step results written.
+    std::atomic<long> failed{0};    ///< Callbacks that threw or results that could not be saved.
+    std::atomic<long> conflicts{0}; ///< Writes answered 409 and resolved by re-reading.
+    std::atomic<long> dropped{0};   ///< Results dropped: the step was already recorded elsewhere.
+    std::atomic<long> caught_up{0}; ///< Docs handed to the step during the start-up catch-up.
 };
 
 /// Runs `step` on every document that reaches it, exactly once per arrival:

@@ -4,8 +4,9 @@
 
 int main(int argc, char** argv)
 {
-    return edw::run_listener_app(argc, argv,
-                                 {.program = "listen_analysis1",
-                                  .summary = "Runs signal processing on each moved EDELWEISS file (step signal_processing)",
-                                  .make_step = [] { return edw::edelweiss::signal_processing(); }});
+    return edw::run_listener_app(
+        argc, argv,
+        {.program = "listen_analysis1",
+         .summary = "Runs signal processing on each moved EDELWEISS file (step signal_processing)",
+         .make_step = [] { return edw::edelweiss::signal_processing(); }});
 }

@@ -4,8 +4,10 @@
 
 int main(int argc, char** argv)
 {
-    return edw::run_listener_app(argc, argv,
-                                 {.program = "listen_newfiles",
-                                  .summary = "Moves each new EDELWEISS data file to the processing centre (step move_to_sps)",
-                                  .make_step = [] { return edw::edelweiss::move_to_sps(); }});
+    return edw::run_listener_app(
+        argc, argv,
+        {.program = "listen_newfiles",
+         .summary =
+             "Moves each new EDELWEISS data file to the processing centre (step move_to_sps)",
+         .make_step = [] { return edw::edelweiss::move_to_sps(); }});
 }

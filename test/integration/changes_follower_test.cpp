@@ -51,19 +51,26 @@ int port_of(const edw::Settings& settings)
 
 } // namespace
 
-TEST_CASE("the follower delivers changes made after it started, from seq 0")
+TEST_CASE("the follower delivers changes made after it started, on both live feed kinds")
 {
-    auto db = fresh_database("edw-it-follow");
-    Collector collector;
-    edw::FollowOptions options;
-    options.heartbeat = std::chrono::milliseconds(500);
-    edw::ChangesFollower follower(*db, options);
-    std::jthread thread([&](std::stop_token stop) { follower.follow(stop, collector); });
-    for (int i = 0; i < 5; ++i) {
-        db->save(new_metadata_doc("ma22a000_00" + std::to_string(i)));
+    for (const auto feed : {edw::Feed::continuous, edw::Feed::longpoll}) {
+        auto db = fresh_database("edw-it-follow");
+        Collector collector;
+        edw::FollowOptions options;
+        options.feed = feed;
+        options.heartbeat = std::chrono::milliseconds(500);
+        edw::ChangesFollower follower(*db, options);
+        std::jthread thread([&](std::stop_token stop) { follower.follow(stop, collector); });
+        for (int i = 0; i < 5; ++i) {
+            db->save(new_metadata_doc("ma22a000_00" + std::to_string(i)));
+        }
+        CHECK(collector.wait_for_unique(5));
+        thread.request_stop();
+        thread.join();
+        if (feed == edw::Feed::longpoll) {
+            CHECK(collector.ends >= 1); // each longpoll answer ends with a last_seq
+        }
     }
-    CHECK(collector.wait_for_unique(5));
-    thread.request_stop();
 }
 
 TEST_CASE("a connection dropped mid-stream is resumed from the last seq, losing nothing")
@@ -83,7 +90,8 @@ TEST_CASE("a connection dropped mid-stream is resumed from the last seq, losing 
 
     for (int round = 0; round < 3; ++round) {
         for (int i = 0; i < 10; ++i) {
-            db->save(new_metadata_doc("ma22a00" + std::to_string(round) + "_00" + std::to_string(i)));
+            db->save(
+                new_metadata_doc("ma22a00" + std::to_string(round) + "_00" + std::to_string(i)));
         }
         CHECK(collector.wait_for_unique(static_cast<std::size_t>(10 * (round + 1))));
         proxy.cut_all();
@@ -106,13 +114,13 @@ TEST_CASE("a silent connection (no heartbeat) is given up and made again")
     auto db = fresh_database("edw-it-silent");
     Collector collector;
     edw::FollowOptions options;
-    options.heartbeat = std::chrono::milliseconds(5000);          // the server's heartbeat
-    options.silence_limit = std::chrono::milliseconds(300);       // far shorter: looks silent
+    options.heartbeat = std::chrono::milliseconds(5000);    // the server's heartbeat
+    options.silence_limit = std::chrono::milliseconds(300); // far shorter: looks silent
     options.reconnect_backoff = {std::chrono::milliseconds(20), std::chrono::milliseconds(50)};
     auto database = edw::open_database(settings);
     edw::ChangesFollower follower(*database, options);
     std::jthread thread([&](std::stop_token stop) { follower.follow(stop, collector); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     db->save(new_metadata_doc("ma22a000_000"));
     CHECK(collector.wait_for_unique(1));
     thread.request_stop();

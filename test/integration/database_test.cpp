@@ -17,7 +17,7 @@ TEST_CASE("a doc is saved, read back, and a stale rev is a conflict")
     CHECK((*doc)["_rev"] == first.rev);
     (*doc)["status"] = "bad";
     CHECK(db->save(*doc).status == edw::SaveStatus::ok);
-    CHECK(db->save(*doc).is_conflict()); // same rev again
+    CHECK(db->save(*doc).is_conflict());                             // same rev again
     CHECK(db->save(new_metadata_doc("ma22a000_000")).is_conflict()); // create over existing
     CHECK_FALSE(db->get("missing").has_value());
 }
@@ -84,8 +84,8 @@ TEST_CASE("a normal changes feed through the with_process filter passes only doc
         std::vector<std::string> ids;
         void on_change(edw::Change&& change) override { ids.push_back(change.id); }
     };
-    for (const auto& [last, expected] :
-         {std::pair<std::string, std::string>{"0", "ma22a000_000"}, {"move_to_sps", "ma22a000_001"}}) {
+    for (const auto& [last, expected] : {std::pair<std::string, std::string>{"0", "ma22a000_000"},
+                                         {"move_to_sps", "ma22a000_001"}}) {
         edw::ChangesQuery query;
         query.filter = "process/with_process";
         query.filter_parameters = {{"last", last}};

@@ -20,8 +20,7 @@ public:
 
     edw::HttpResponse perform(const edw::HttpRequest& request) override;
     /// Streams the queued body in pieces of `stream_piece` bytes.
-    edw::HttpResponse stream(const edw::HttpRequest& request,
-                             edw::StreamHandler& handler) override;
+    edw::HttpResponse stream(const edw::HttpRequest& request, edw::StreamHandler& handler) override;
 
     std::vector<edw::HttpRequest> requests;
     std::size_t stream_piece = 7;
