@@ -73,6 +73,13 @@ std::string safe_file_part(std::string text)
     return text;
 }
 
+// Thrown when another instance holds the lock: its own exit status, so that scripts and systemd
+// can tell "already running" from a failure.
+class AlreadyRunning : public StoreError {
+public:
+    using StoreError::StoreError;
+};
+
 // A lock per database and listener name, held for the life of the process (and released by the
 // kernel when it dies, so a crash never leaves a stale lock behind).
 FileDescriptor take_lock(const std::filesystem::path& directory, const std::string& database,
@@ -87,7 +94,7 @@ FileDescriptor take_lock(const std::filesystem::path& directory, const std::stri
         throw StoreError("cannot open lock file " + path.string() + ": " + std::strerror(errno));
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        throw StoreError("another listener named " + name + " is already running on database " +
+        throw AlreadyRunning("another listener named " + name + " is already running on database " +
                          database + " (lock " + path.string() + " is held)");
     }
     return fd;
@@ -277,6 +284,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             std::filesystem::remove(pidfile, ignored);
         }
         return exit_ok;
+    } catch (const AlreadyRunning& error) {
+        report_failure(options.name, error);
+        return exit_locked;
     } catch (const Error& error) {
         return report_failure(options.name, error);
     }

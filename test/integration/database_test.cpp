@@ -109,6 +109,21 @@ TEST_CASE("a missing database is a not-found error")
     }
 }
 
+TEST_CASE("a wrong password is an unauthorized error that does not show the password")
+{
+    auto settings = test_settings("edw-it-docs");
+    settings.password = "not-the-password";
+    auto db = edw::open_database(settings);
+    try {
+        db->info();
+        FAIL("expected an HttpError");
+    } catch (const edw::HttpError& error) {
+        CHECK(error.is_unauthorized());
+        CHECK(std::string(error.what()).find("HTTP 401") != std::string::npos);
+        CHECK(std::string(error.what()).find("not-the-password") == std::string::npos);
+    }
+}
+
 TEST_CASE("an unreachable server is a transport error naming the URL")
 {
     auto settings = test_settings("edw-it-x");

@@ -17,6 +17,11 @@ edw::Settings test_settings(const std::string& name)
     edw::Settings settings;
     settings.server = edw::Url::parse(url != nullptr ? url : "http://127.0.0.1:15984");
     settings.database = name;
+    const char* user = std::getenv("EDW_TEST_USER");
+    const char* password = std::getenv("EDW_TEST_PASSWORD");
+    settings.username = user != nullptr ? user : "edw-admin";
+    settings.password = password != nullptr ? password : "edw-test-password";
+    settings.auth = edw::AuthMethod::basic;
     settings.heartbeat = std::chrono::milliseconds(1000);
     settings.source = "test";
     return settings;

@@ -1,0 +1,26 @@
+# edw design push: created, then unchanged (no new revision), then updated; bad JS refused.
+. "$(dirname "$0")/lib.sh"
+
+write_config edw-cli-design
+"$edw" db delete --yes >/dev/null 2>&1
+expect_status 0 "$edw" db create
+
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+expect_output "created _design/process (rev 1-"
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process" --config edw.ini
+expect_output "unchanged _design/process (rev 1-"
+
+cp -r "$EDW_SOURCE_DIR/design-docs/process" process
+printf 'function (doc) {\n  // counts every doc\n  emit(doc._id, 1);\n}\n' >process/views/status/map.js
+expect_status 0 "$edw" design push process
+expect_output "updated _design/process (rev 2-"
+
+printf 'function (doc) {\n  emit(doc._id, 1;\n}\n' >process/views/status/map.js
+expect_status 2 "$edw" design push process
+expect_output "views/status/map.js:3: unmatched"
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+expect_output "updated _design/process (rev 3-"
+
+expect_status 2 "$edw" design push no-such-folder
+expect_output "no-such-folder"
+finish

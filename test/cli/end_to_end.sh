@@ -1,0 +1,62 @@
+# The EDELWEISS pipeline end to end: design push, 200 docs, both listeners as separate processes
+# (one of them killed and restarted half-way), then every doc has exactly
+# [move_to_sps, signal_processing] and no step was recorded twice.
+. "$(dirname "$0")/lib.sh"
+
+db=edw-cli-e2e
+write_config $db
+"$edw" db delete --yes >/dev/null 2>&1
+expect_status 0 "$edw" db create
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+expect_status 0 "$edw" metadata make 100
+
+"$listen_newfiles" --jobs 4 --lock-dir "$work" --log-file newfiles.log &
+newfiles=$!
+"$listen_analysis1" --jobs 4 --lock-dir "$work" --log-file analysis1.log --pidfile analysis1.pid &
+analysis1=$!
+
+# A second listener with the same name must refuse to start.
+sleep 1
+expect_status 75 "$listen_newfiles" --lock-dir "$work"
+expect_output "already running"
+
+# Kill the analysis listener hard while work is in progress, then more docs arrive, then restart.
+"$edw" metadata make 100 >/dev/null
+sleep 0.5
+kill -9 $analysis1
+wait $analysis1 2>/dev/null
+"$listen_analysis1" --jobs 4 --lock-dir "$work" --log-file analysis1.log &
+analysis1=$!
+
+done_count() {
+    "$edw" status --json | grep -o '"signal_processing":[0-9]*' | cut -d: -f2
+}
+for _ in $(seq 1 240); do
+    [ "$(done_count)" = "200" ] && break
+    sleep 0.5
+done
+[ "$(done_count)" = "200" ] && ok "200 docs reached signal_processing" || fail "only $(done_count) docs reached signal_processing"
+
+kill -TERM $newfiles $analysis1
+wait $newfiles
+status_newfiles=$?
+wait $analysis1
+status_analysis1=$?
+[ $status_newfiles -eq 0 ] && ok "listen_newfiles stopped cleanly on SIGTERM" || fail "listen_newfiles exited $status_newfiles"
+[ $status_analysis1 -eq 0 ] && ok "listen_analysis1 stopped cleanly on SIGTERM" || fail "listen_analysis1 exited $status_analysis1"
+grep -q "catch-up" analysis1.log && ok "the restarted listener caught up" || fail "no catch-up in the log"
+
+# Every doc: exactly two entries, in order, each step once (node came with the test server).
+all_docs $db >docs.json
+verdict=$(node -e '
+    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
+        .filter((row) => !row.id.startsWith("_design/"));
+    const exact = rows.filter((row) => {
+        const names = row.doc.process.map((entry) => entry.name).join(",");
+        return names === "move_to_sps,signal_processing";
+    });
+    console.log(rows.length + " " + exact.length);')
+[ "$verdict" = "200 200" ] && ok "200 docs have exactly [move_to_sps, signal_processing]" ||
+    fail "docs, and docs with exactly both steps: $verdict"
+grep -h "error" newfiles.log analysis1.log && fail "errors in the listener logs" || ok "no errors logged"
+finish

@@ -1,0 +1,72 @@
+# Shared by the command-line tests: a scratch folder with an edw.ini for the test server, and
+# small assertions that print what went wrong.
+set -u
+: "${EDW_BIN:?set by ctest: the build folder}"
+: "${EDW_SOURCE_DIR:?set by ctest: the source folder}"
+EDW_TEST_URL=${EDW_TEST_URL:-http://127.0.0.1:15984}
+EDW_TEST_USER=${EDW_TEST_USER:-edw-admin}
+EDW_TEST_PASSWORD=${EDW_TEST_PASSWORD:-edw-test-password}
+edw="$EDW_BIN/tools/edw"
+listen_newfiles="$EDW_BIN/listeners/listen_newfiles"
+listen_analysis1="$EDW_BIN/listeners/listen_analysis1"
+
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work"
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+# write_config DB: an edw.ini for database DB on the test server, password in the file.
+write_config() {
+    cat >edw.ini <<INI
+[database]
+url = $EDW_TEST_URL
+name = $1
+username = $EDW_TEST_USER
+password = $EDW_TEST_PASSWORD
+heartbeat_ms = 1000
+INI
+}
+
+# expect_status N COMMAND...: runs COMMAND, keeps its output in $out, checks its exit status.
+expect_status() {
+    local want=$1
+    shift
+    out=$("$@" 2>&1)
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "'$*' exited $got, expected $want; output: $out"
+    else
+        ok "'$*' exited $want"
+    fi
+}
+
+# expect_output TEXT: the last command's output contains TEXT.
+expect_output() {
+    case "$out" in
+    *"$1"*) ok "output has '$1'" ;;
+    *) fail "output lacks '$1': $out" ;;
+    esac
+}
+
+expect_no_output() {
+    case "$out" in
+    *"$1"*) fail "output shows '$1': $out" ;;
+    *) ok "output does not show '$1'" ;;
+    esac
+}
+
+# all_docs: every doc of the configured database with its body, as the server sends it.
+all_docs() {
+    curl -sf -u "$EDW_TEST_USER:$EDW_TEST_PASSWORD" "$EDW_TEST_URL/$1/_all_docs?include_docs=true"
+}
+
+finish() {
+    if [ "$failures" -ne 0 ]; then
+        echo "$failures check(s) failed" >&2
+        exit 1
+    fi
+    echo "all checks passed"
+}
