@@ -64,8 +64,7 @@ public:
     Forward(FollowHandler& handler, Seq& position)
         : m_handler(handler)
         , m_position(position)
-    {
-    }
+    {}
     void on_change(Change&& change) override
     {
         const Seq seq = change.seq;

@@ -190,16 +190,19 @@ HttpResponse CouchServer::send(HttpMethod method, std::string_view path_and_quer
 HttpResponse CouchServer::stream(HttpMethod method, std::string_view path_and_query,
                                  std::string body, StreamHandler& handler)
 {
-    HttpRequest request = make_request(method, path_and_query, std::move(body));
-    request.timeout = std::chrono::milliseconds(0);
-    add_credentials(request);
-    HttpResponse response = m_transport->stream(request, handler);
-    remember_cookie(response);
-    if (response.status == 401 && m_options.auth == AuthMethod::cookie) {
+    for (int attempt = 0;; ++attempt) {
+        HttpRequest request = make_request(method, path_and_query, body);
+        request.timeout = std::chrono::milliseconds(0);
+        add_credentials(request);
+        HttpResponse response = m_transport->stream(request, handler);
+        remember_cookie(response);
+        if (response.status != 401 || m_options.auth != AuthMethod::cookie || attempt > 0) {
+            return response;
+        }
+        // The session cookie expired while the feed was idle: log in again, once.
         const std::lock_guard lock(m_cookie_mutex);
-        m_cookie.clear(); // the next request logs in again
+        m_cookie.clear();
     }
-    return response;
 }
 
 std::unique_ptr<Database> CouchServer::database(std::string name)

@@ -95,7 +95,7 @@ FileDescriptor take_lock(const std::filesystem::path& directory, const std::stri
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         throw AlreadyRunning("another listener named " + name + " is already running on database " +
-                         database + " (lock " + path.string() + " is held)");
+                             database + " (lock " + path.string() + " is held)");
     }
     return fd;
 }

@@ -8,13 +8,13 @@
 #include <edw/step_runner.hpp>
 #include <edw/utc_time.hpp>
 
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
-#include <deque>
 #include <set>
-#include <unordered_map>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace edw {
@@ -139,7 +139,7 @@ private:
         query.limit = m_options.catch_up_page;
         long seen = 0;
         while (!m_stop.stop_requested()) {
-            const auto page = m_database.query(m_options.design, m_options.view, query);
+            const auto page = query_view(query);
             for (const auto& row : page.rows) {
                 if (row.doc && row.doc->is_object()) {
                     dispatch(*row.doc, std::nullopt);
@@ -156,6 +156,20 @@ private:
         }
         m_counts.caught_up += seen;
         log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);
+    }
+
+    ViewResult query_view(const ViewQuery& query)
+    {
+        try {
+            return m_database.query(m_options.design, m_options.view, query);
+        } catch (const HttpError& error) {
+            if (error.is_not_found()) {
+                throw HttpError(std::string(error.what()) + " (is the design doc _design/" +
+                                    m_options.design + " there? edw design push uploads it)",
+                                error.status(), error.error(), error.reason());
+            }
+            throw;
+        }
     }
 
     void follow(const Seq& since)
@@ -215,7 +229,7 @@ private:
             std::vector<nlohmann::json>{nlohmann::json::array({m_step.follows.key_prefix(), id})};
         query.reduce = false;
         query.include_docs = true;
-        const auto result = m_database.query(m_options.design, m_options.view, query);
+        const auto result = query_view(query);
         for (const auto& row : result.rows) {
             if (row.doc && row.doc->is_object()) {
                 return row.doc;
@@ -374,6 +388,7 @@ private:
         if (docs.empty()) {
             return;
         }
+        const long recorded_before = m_counts.recorded;
         const auto results = bulk_save_patiently(docs);
         for (std::size_t i = 0; i < results.size(); ++i) {
             Outcome& outcome = *writing[i];
@@ -400,6 +415,10 @@ private:
             }
             release(outcome.id, outcome.ticket, true);
         }
+        const long recorded = m_counts.recorded - recorded_before;
+        log_info("recorded " + m_step.name + " on " + std::to_string(recorded) + " of " +
+                 std::to_string(docs.size()) + (docs.size() == 1 ? " doc (" : " docs (") +
+                 writing.front()->id + (docs.size() == 1 ? ")" : ", ...)"));
     }
 
     // Someone else wrote the doc since we read it. Read it again and decide from what it is now;

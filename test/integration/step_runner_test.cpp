@@ -122,7 +122,8 @@ TEST_CASE(
     // The checkpoint moves on once the feed shows everything up to the new docs handled.
     bool moved_on = false;
     for (int i = 0; i < 200 && !moved_on; ++i) {
-        moved_on = (*db->get(edw::StepRunner::checkpoint_id("newfiles")))["seq"] != (*checkpoint)["seq"];
+        moved_on =
+            (*db->get(edw::StepRunner::checkpoint_id("newfiles")))["seq"] != (*checkpoint)["seq"];
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     CHECK(moved_on);

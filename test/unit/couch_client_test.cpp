@@ -277,4 +277,20 @@ TEST_CASE("a malformed feed line is skipped and the lines after it still arrive"
     CHECK(end->last_seq == edw::Seq("3"));
 }
 
+TEST_CASE("a feed request that meets an expired cookie logs in again instead of failing")
+{
+    Client client(edw::AuthMethod::cookie);
+    const auto login = load_recording("couchdb-3.4.3", "session-login");
+    client.transport->answer(login);
+    client.transport->answer(load_recording("couchdb-3.4.3", "unauthorized"));
+    client.transport->answer(login);
+    client.transport->answer(load_recording("couchdb-3.4.3", "changes-continuous-limit"));
+    edw::ChangesQuery query;
+    query.feed = edw::Feed::continuous;
+    Rows rows;
+    CHECK(client.db->changes(query, rows).has_value());
+    CHECK(rows.changes.size() == 2);
+    CHECK(client.transport->requests.size() == 4);
+}
+
 TEST_SUITE_END();
