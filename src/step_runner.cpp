@@ -138,21 +138,27 @@ private:
         query.include_docs = true;
         query.limit = m_options.catch_up_page;
         long seen = 0;
+        std::optional<std::string> last_id;
         while (!m_stop.stop_requested()) {
             const auto page = query_view(query);
             for (const auto& row : page.rows) {
+                if (row.id == last_id) {
+                    continue; // the row the page started from, handed out with the page before
+                }
                 if (row.doc && row.doc->is_object()) {
                     dispatch(*row.doc, std::nullopt);
                     ++seen;
                 }
             }
-            if (page.rows.size() < m_options.catch_up_page) {
+            if (page.rows.size() < *query.limit) {
                 break;
             }
-            // Page by key, not skip: handled docs leave the range while we read it.
+            // Page by key, never by skip: the docs handled so far leave the range while we read
+            // it, so the last row may be gone when the next page is asked for, and skipping one
+            // row would then skip a doc that still waits.
             query.startkey = page.rows.back().key;
             query.startkey_docid = page.rows.back().id;
-            query.skip = 1;
+            last_id = page.rows.back().id;
         }
         m_counts.caught_up += seen;
         log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);

@@ -38,6 +38,7 @@ std::optional<std::string> highest_metadata_id(Database& database)
         if (page.rows.size() < *query.limit) {
             return std::nullopt;
         }
+        // Ids are unique, so starting at the last one and skipping it is exact here.
         query.startkey = page.rows.back().key;
         query.skip = 1;
     }

@@ -201,4 +201,20 @@ TEST_CASE("two steps in a row take every doc through both, in order")
     CHECK(doc["process"][1]["file"] == "/sps/edelweiss/data/ma22a000_049.amp.root");
 }
 
+TEST_CASE("catch-up reads page after page while handled docs leave the view, missing none")
+{
+    auto db = fresh_database("edw-it-pages");
+    push_process_design(*db);
+    db->bulk_save(docs("ma22a000", 0, 97));
+    auto options = fast_options("newfiles");
+    options.catch_up_page = 5; // many pages, each read while the writer empties the range
+    edw::StepRunner runner(*db, edw::edelweiss::move_to_sps(), options);
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_step(*db, "move_to_sps", 97));
+    thread.request_stop();
+    thread.join();
+    CHECK(runner.counts().caught_up == 97);
+    CHECK(runner.counts().recorded == 97);
+}
+
 TEST_SUITE_END();
