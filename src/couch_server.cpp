@@ -159,8 +159,9 @@ HttpResponse CouchServer::send(HttpMethod method, std::string_view path_and_quer
         try {
             response = m_transport->perform(request);
         } catch (const TransportError& error) {
-            if (attempt >= m_options.retry.max_attempts) {
-                throw TransportError("cannot " + std::string(action) + ": " + error.what());
+            if (attempt >= m_options.retry.max_attempts || !error.is_retryable()) {
+                throw TransportError("cannot " + std::string(action) + ": " + error.what(),
+                                     error.is_retryable());
             }
             wait_before_retry(backoff, nullptr,
                               "cannot " + std::string(action) + ": " + error.what());

@@ -22,6 +22,22 @@ struct CurlListDeleter {
 };
 using CurlList = std::unique_ptr<curl_slist, CurlListDeleter>;
 
+// Failures that come back the same however often the request is sent.
+bool is_retryable(CURLcode code)
+{
+    switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return false;
+    default:
+        return true;
+    }
+}
+
 void initialise_curl_once()
 {
     static std::once_flag once;
@@ -186,7 +202,8 @@ private:
             const std::string detail =
                 error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
             throw TransportError(std::string(method_name(request.method)) + " " + request.url +
-                                 ": " + detail);
+                                     ": " + detail,
+                                 is_retryable(code));
         }
         if (code == CURLE_OK) {
             transfer.deliver_headers();

@@ -55,7 +55,17 @@ private:
 /// The server could not be reached or the connection broke (DNS, refused, TLS, timeout, reset).
 class TransportError : public Error {
 public:
-    using Error::Error;
+    /// `retryable` is false for failures that trying again cannot mend, such as a server
+    /// certificate that does not verify.
+    explicit TransportError(const std::string& what, bool retryable = true)
+        : Error(what)
+        , m_retryable(retryable)
+    {}
+
+    [[nodiscard]] bool is_retryable() const noexcept { return m_retryable; }
+
+private:
+    bool m_retryable;
 };
 
 /// A local store or file (pid file, lock, log file, embedded database) failed.

@@ -130,6 +130,15 @@ TEST_CASE("5xx and connection errors are retried with growing waits, 4xx are not
     CHECK(refused.waits.empty());
 }
 
+TEST_CASE("a failure that cannot mend, such as a certificate that does not verify, is not retried")
+{
+    Client client;
+    client.transport->fail_permanently("SSL certificate problem: self-signed certificate");
+    CHECK_THROWS_WITH_AS(client.db->info(), doctest::Contains("self-signed"), edw::TransportError);
+    CHECK(client.transport->requests.size() == 1);
+    CHECK(client.waits.empty());
+}
+
 TEST_CASE("a 429 waits as long as Retry-After says")
 {
     Client client;

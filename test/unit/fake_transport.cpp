@@ -25,6 +25,12 @@ void FakeTransport::fail(std::string message)
     m_script.push_back(std::move(scripted));
 }
 
+void FakeTransport::fail_permanently(std::string message)
+{
+    fail(std::move(message));
+    m_script.back().retryable = false;
+}
+
 FakeTransport::Scripted FakeTransport::next(const edw::HttpRequest& request)
 {
     requests.push_back(request);
@@ -34,7 +40,7 @@ FakeTransport::Scripted FakeTransport::next(const edw::HttpRequest& request)
     Scripted scripted = std::move(m_script.front());
     m_script.pop_front();
     if (scripted.fails) {
-        throw edw::TransportError(scripted.message);
+        throw edw::TransportError(scripted.message, scripted.retryable);
     }
     return scripted;
 }

@@ -16,7 +16,8 @@ class FakeTransport final : public edw::HttpTransport {
 public:
     void answer(int status, std::string body, edw::HttpHeaders headers = {});
     void answer(const Recording& recording);
-    void fail(std::string message); ///< The next request gets a TransportError.
+    void fail(std::string message);             ///< The next request gets a TransportError.
+    void fail_permanently(std::string message); ///< ... one that is not worth retrying.
 
     edw::HttpResponse perform(const edw::HttpRequest& request) override;
     /// Streams the queued body in pieces of `stream_piece` bytes.
@@ -28,6 +29,7 @@ public:
 private:
     struct Scripted {
         bool fails = false;
+        bool retryable = true;
         std::string message;
         edw::HttpResponse response;
     };
