@@ -102,6 +102,7 @@ void ChangesFollower::catch_up_once(FollowHandler& handler)
     query.filter = m_options.filter;
     query.filter_parameters = m_options.filter_parameters;
     query.include_docs = m_options.include_docs;
+    query.limit = m_options.limit;
     Forward forward(handler, m_position);
     if (const auto end = m_database.changes(query, forward)) {
         m_position = end->last_seq;
@@ -129,6 +130,7 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
         query.filter = m_options.filter;
         query.filter_parameters = m_options.filter_parameters;
         query.include_docs = m_options.include_docs;
+        query.limit = m_options.limit;
         if (m_options.feed == Feed::continuous) {
             query.heartbeat = m_options.heartbeat;
         } else {

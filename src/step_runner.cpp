@@ -188,6 +188,7 @@ private:
         // Longpoll: every answer carries a last_seq, even when the filter let no row through,
         // so the checkpoint keeps up with the feed and a restart does not re-read long stretches.
         options.feed = Feed::longpoll;
+        options.limit = std::max<std::uint64_t>(m_options.batch_size * 5, 1000);
         options.heartbeat = m_options.heartbeat;
         ChangesFollower follower(m_database, options);
         follower.follow(m_stop.get_token(), *this);

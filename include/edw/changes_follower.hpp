@@ -6,6 +6,7 @@
 #include <edw/database.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -23,6 +24,9 @@ struct FollowOptions {
     std::optional<std::string> filter; ///< "ddoc/name".
     std::map<std::string, std::string> filter_parameters;
     bool include_docs = true;
+    /// Most rows per request. With `longpoll` it bounds the memory an answer can take after a
+    /// long downtime; the next request follows at once from the answer's last_seq.
+    std::optional<std::uint64_t> limit;
     /// With `continuous`: the heartbeat asked of the server. With `longpoll`: how long the server
     /// may wait for a change before it answers with no rows.
     std::chrono::milliseconds heartbeat{10000};
