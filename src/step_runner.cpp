@@ -365,17 +365,26 @@ private:
     {
         Backoff backoff({std::chrono::milliseconds(500), std::chrono::milliseconds(30000)});
         for (;;) {
+            std::string trouble;
             try {
                 return m_database.bulk_save(docs);
             } catch (const TransportError& error) {
-                if (m_stop.stop_requested() && backoff.attempt() >= 2) {
+                if (!error.is_retryable() || (m_stop.stop_requested() && backoff.attempt() >= 2)) {
                     throw;
                 }
-                const auto wait = backoff.next();
-                log_warning(std::string(error.what()) + "; trying the batch again in " +
-                            std::to_string(wait.count()) + " ms");
-                std::this_thread::sleep_for(wait);
+                trouble = error.what();
+            } catch (const HttpError& error) {
+                // A server restarting behind a proxy answers 502/503 for a while.
+                const bool passing = error.status() >= 500 || error.status() == 429;
+                if (!passing || (m_stop.stop_requested() && backoff.attempt() >= 2)) {
+                    throw;
+                }
+                trouble = error.what();
             }
+            const auto wait = backoff.next();
+            log_warning(trouble + "; trying the batch again in " + std::to_string(wait.count()) +
+                        " ms");
+            std::this_thread::sleep_for(wait);
         }
     }
 
