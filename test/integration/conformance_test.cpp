@@ -1,0 +1,242 @@
+// Database behaviour that every backend must share, run against each of them: the live test
+// server and the embedded store.
+#include "sqlite_database.hpp"
+#include "test_server.hpp"
+
+#include <edw/error.hpp>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+
+TEST_SUITE_BEGIN("conformance");
+
+namespace {
+
+struct Backend {
+    const char* name;
+    std::unique_ptr<edw::Database> (*make)(const std::string& database);
+    /// Set when the backend is known to differ from CouchDB 3 here, with the reason.
+    const char* no_last_seq_after_limit;
+};
+
+std::unique_ptr<edw::Database> embedded(const std::string& database)
+{
+    const auto path =
+        std::filesystem::temp_directory_path() / "edw-conformance" / (database + ".db");
+    auto store = std::make_unique<edw::SqliteDatabase>(path);
+    if (std::filesystem::exists(path)) {
+        store->destroy();
+    }
+    store->create();
+    return store;
+}
+
+const Backend backends[] = {
+    {"server", fresh_database,
+     "pouchdb-server 4.2.0 ends a limited continuous feed without the last_seq line CouchDB "
+     "sends (see test/data/pouchdb-server-4.2.0/changes-continuous-limit.http)"},
+    {"embedded", embedded, nullptr}};
+
+struct Rows final : edw::ChangesHandler {
+    std::vector<edw::Change> changes;
+    void on_change(edw::Change&& change) override { changes.push_back(std::move(change)); }
+};
+
+std::vector<edw::Change> read_feed(edw::Database& db, edw::ChangesQuery query,
+                                   std::optional<edw::FeedEnd>* end = nullptr)
+{
+    Rows rows;
+    auto got = db.changes(query, rows);
+    if (end != nullptr) {
+        *end = got;
+    }
+    return rows.changes;
+}
+
+} // namespace
+
+TEST_CASE("revisions: N-hash, 409 on a stale or missing rev, create over a live doc refused")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-revs");
+        const auto first = db->save({{"_id", "a"}, {"n", 1}});
+        REQUIRE(first.status == edw::SaveStatus::ok);
+        CHECK(first.rev.rfind("1-", 0) == 0);
+        const auto second = db->save({{"_id", "a"}, {"_rev", first.rev}, {"n", 2}});
+        REQUIRE(second.status == edw::SaveStatus::ok);
+        CHECK(second.rev.rfind("2-", 0) == 0);
+        CHECK(db->save({{"_id", "a"}, {"_rev", first.rev}, {"n", 3}}).is_conflict());
+        CHECK(db->save({{"_id", "a"}, {"n", 4}}).is_conflict());
+        const auto doc = db->get("a");
+        REQUIRE(doc.has_value());
+        CHECK((*doc)["n"] == 2);
+        CHECK((*doc)["_rev"] == second.rev);
+    }
+}
+
+TEST_CASE("a deleted doc is gone for get, stays in the feed as a tombstone, and can be recreated")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-delete");
+        const auto saved = db->save({{"_id", "a"}, {"n", 1}});
+        const auto removed = db->remove("a", saved.rev);
+        REQUIRE(removed.status == edw::SaveStatus::ok);
+        CHECK(db->remove("a", saved.rev).is_conflict());
+        CHECK_FALSE(db->get("a").has_value());
+        edw::ChangesQuery query;
+        query.include_docs = true;
+        const auto rows = read_feed(*db, query);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0].deleted);
+        CHECK(rows[0].doc->value("_deleted", false));
+        CHECK(db->info()["doc_count"] == 0);
+        CHECK(db->save({{"_id", "a"}, {"n", 2}}).status == edw::SaveStatus::ok);
+    }
+}
+
+TEST_CASE("bulk writes answer per doc, in order")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-bulk");
+        db->save({{"_id", "b"}});
+        const auto results = db->bulk_save({{{"_id", "a"}}, {{"_id", "b"}}, {{"_id", "c"}}});
+        REQUIRE(results.size() == 3);
+        CHECK(results[0].ok());
+        CHECK(results[1].is_conflict());
+        CHECK(results[2].ok());
+        CHECK(results[2].id == "c");
+    }
+}
+
+TEST_CASE("_all_docs orders ids and honours ranges, limits, descending and keys")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-alldocs");
+        db->bulk_save({{{"_id", "b"}}, {{"_id", "a"}}, {{"_id", "d"}}, {{"_id", "c"}}});
+        const auto ids = [](const edw::ViewResult& result) {
+            std::vector<std::string> out;
+            for (const auto& row : result.rows) {
+                out.push_back(row.id);
+            }
+            return out;
+        };
+        CHECK(ids(db->all_docs({})) == std::vector<std::string>{"a", "b", "c", "d"});
+        edw::ViewQuery range;
+        range.startkey = "b";
+        range.endkey = "c";
+        CHECK(ids(db->all_docs(range)) == std::vector<std::string>{"b", "c"});
+        range.inclusive_end = false;
+        CHECK(ids(db->all_docs(range)) == std::vector<std::string>{"b"});
+        edw::ViewQuery backwards;
+        backwards.descending = true;
+        backwards.limit = 2;
+        CHECK(ids(db->all_docs(backwards)) == std::vector<std::string>{"d", "c"});
+        edw::ViewQuery keyed;
+        keyed.keys = std::vector<nlohmann::json>{"c", "a"};
+        keyed.include_docs = true;
+        const auto rows = db->all_docs(keyed);
+        CHECK(ids(rows) == std::vector<std::string>{"c", "a"});
+        CHECK(rows.rows[0].doc->at("_id") == "c");
+        CHECK(db->all_docs({}).total_rows == 4U);
+    }
+}
+
+TEST_CASE("_local docs are rev-checked and stay out of the feed and the doc count")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-local");
+        const auto saved = db->save({{"_id", "_local/checkpoint"}, {"seq", 1}});
+        REQUIRE(saved.status == edw::SaveStatus::ok);
+        CHECK(db->save({{"_id", "_local/checkpoint"}, {"seq", 2}}).is_conflict());
+        CHECK(db->save({{"_id", "_local/checkpoint"}, {"_rev", saved.rev}, {"seq", 2}}).status ==
+              edw::SaveStatus::ok);
+        CHECK((*db->get("_local/checkpoint"))["seq"] == 2);
+        CHECK(read_feed(*db, {}).empty());
+        CHECK(db->info()["doc_count"] == 0);
+    }
+}
+
+TEST_CASE("the normal feed gives each doc's latest change once, with since, limit and doc_ids")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-feed");
+        const auto a = db->save({{"_id", "a"}});
+        db->save({{"_id", "b"}});
+        db->save({{"_id", "a"}, {"_rev", a.rev}, {"edited", true}});
+        std::optional<edw::FeedEnd> end;
+        auto rows = read_feed(*db, {}, &end);
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].id == "b"); // a moved to the end when it was edited
+        CHECK(rows[1].id == "a");
+        REQUIRE(end.has_value());
+        CHECK(end->last_seq == rows[1].seq);
+
+        edw::ChangesQuery since;
+        since.since = rows[0].seq;
+        rows = read_feed(*db, since);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0].id == "a");
+
+        edw::ChangesQuery limited;
+        limited.limit = 1;
+        CHECK(read_feed(*db, limited).size() == 1);
+
+        edw::ChangesQuery by_id;
+        by_id.doc_ids = {"b"};
+        rows = read_feed(*db, by_id);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0].id == "b");
+    }
+}
+
+TEST_CASE("a longpoll waits for the next write and answers with it")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        auto db = backend.make("edw-conf-longpoll");
+        db->save({{"_id", "before"}});
+        edw::ChangesQuery query;
+        query.feed = edw::Feed::longpoll;
+        query.since = edw::Seq::now();
+        query.include_docs = true;
+        std::jthread writer([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            db->save({{"_id", "after"}});
+        });
+        const auto rows = read_feed(*db, query);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0].id == "after");
+    }
+}
+
+TEST_CASE("a continuous feed with a limit ends with a last_seq after that many rows")
+{
+    for (const auto& backend : backends) {
+        CAPTURE(backend.name);
+        if (backend.no_last_seq_after_limit != nullptr) {
+            MESSAGE("skipped on " << backend.name << ": " << backend.no_last_seq_after_limit);
+            continue;
+        }
+        auto db = backend.make("edw-conf-continuous");
+        db->bulk_save({{{"_id", "a"}}, {{"_id", "b"}}, {{"_id", "c"}}});
+        edw::ChangesQuery query;
+        query.feed = edw::Feed::continuous;
+        query.limit = 2;
+        query.heartbeat = std::chrono::milliseconds(200);
+        std::optional<edw::FeedEnd> end;
+        const auto rows = read_feed(*db, query, &end);
+        CHECK(rows.size() == 2);
+        REQUIRE(end.has_value());
+        CHECK(end->last_seq == rows[1].seq);
+    }
+}
+
+TEST_SUITE_END();
