@@ -44,11 +44,31 @@ std::optional<std::string> highest_metadata_id(Database& database)
     }
 }
 
+// True when any doc of `run` exists (ids "<run>_<number>").
+bool run_exists(Database& database, const std::string& run)
+{
+    ViewQuery query;
+    query.startkey = run + "_";
+    query.endkey = run + "_\uffff";
+    query.limit = 1;
+    return !database.all_docs(query).rows.empty();
+}
+
+// The run after the highest one. Ids sort as text, so "ma22a999_..." sorts above
+// "ma22a1000_...": after the textual highest, step on while the next run already has docs.
+std::string next_free_run(Database& database)
+{
+    std::string run = next_run_name(highest_metadata_id(database));
+    while (run_exists(database, run)) {
+        run = next_run_name(run + "_000");
+    }
+    return run;
+}
+
 int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
 {
     const auto database = open_database(load_tool_settings(global));
-    const std::string run =
-        options.run.empty() ? next_run_name(highest_metadata_id(*database)) : options.run;
+    const std::string run = options.run.empty() ? next_free_run(*database) : options.run;
     std::mt19937_64 rng(std::random_device{}());
     Progress progress("run " + run, static_cast<std::uint64_t>(options.count), "docs");
     int created = 0;

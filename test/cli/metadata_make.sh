@@ -21,4 +21,10 @@ expect_status 1 "$edw" metadata make 2 --run ma22a000
 expect_output "not created"
 after=$(all_docs edw-cli-metadata | grep -o '"_rev":"[^"]*"' | sort | md5sum)
 [ "$before" = "$after" ] && ok "no existing doc changed" || fail "existing docs were changed"
+# Past run 999 the text order of ids no longer follows the run numbers; numbering must go on.
+expect_status 0 "$edw" metadata make 1 --run ma22a999
+expect_status 0 "$edw" metadata make 1
+expect_output "run ma22a1000"
+expect_status 0 "$edw" metadata make 1
+expect_output "run ma22a1001"
 finish
