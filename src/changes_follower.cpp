@@ -1,5 +1,6 @@
 // ChangesFollower: the reconnect loop around single `_changes` requests.
-#include <edw/changes_follower.hpp>
+#include "edw/changes_follower.hpp"
+
 #include <edw/error.hpp>
 #include <edw/log.hpp>
 

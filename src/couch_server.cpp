@@ -1,7 +1,8 @@
 // CouchServer: request building, authentication, retries and error mapping.
+#include "edw/couch_server.hpp"
+
 #include "couch_database.hpp"
 
-#include <edw/couch_server.hpp>
 #include <edw/curl_transport.hpp>
 #include <edw/error.hpp>
 #include <edw/log.hpp>

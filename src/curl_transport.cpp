@@ -1,5 +1,6 @@
 // CurlTransport: HttpTransport over libcurl easy handles, pooled for connection reuse.
-#include <edw/curl_transport.hpp>
+#include "edw/curl_transport.hpp"
+
 #include <edw/error.hpp>
 
 #include <curl/curl.h>

@@ -1,5 +1,6 @@
 // EdelweissSteps: simulated file transfer and signal processing, with the original's fields.
-#include <edw/edelweiss_steps.hpp>
+#include "edw/edelweiss_steps.hpp"
+
 #include <edw/error.hpp>
 #include <edw/md5.hpp>
 

@@ -1,6 +1,7 @@
 // ExitStatus: mapping of errors to exit statuses.
+#include "edw/exit_status.hpp"
+
 #include <edw/error.hpp>
-#include <edw/exit_status.hpp>
 #include <edw/log.hpp>
 #include <edw/url.hpp>
 

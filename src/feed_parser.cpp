@@ -1,6 +1,7 @@
 // Feed parsers: `_changes` bodies read with simdjson On Demand, one reused parser per feed.
+#include "edw/feed_parser.hpp"
+
 #include <edw/error.hpp>
-#include <edw/feed_parser.hpp>
 
 #include <nlohmann/json.hpp>
 #include <simdjson.h>

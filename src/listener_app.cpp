@@ -1,7 +1,8 @@
 // ListenerApp: everything a step daemon does besides the step itself.
+#include "edw/listener_app.hpp"
+
 #include <edw/error.hpp>
 #include <edw/exit_status.hpp>
-#include <edw/listener_app.hpp>
 #include <edw/log.hpp>
 #include <edw/open_database.hpp>
 #include <edw/settings.hpp>

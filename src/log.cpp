@@ -1,6 +1,7 @@
 // Log: process-wide log sink with timestamps and credential masking.
+#include "edw/log.hpp"
+
 #include <edw/error.hpp>
-#include <edw/log.hpp>
 #include <edw/url.hpp>
 #include <edw/utc_time.hpp>
 

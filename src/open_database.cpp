@@ -1,7 +1,8 @@
 // OpenDatabase: backend choice by URL scheme.
+#include "edw/open_database.hpp"
+
 #include <edw/couch_server.hpp>
 #include <edw/error.hpp>
-#include <edw/open_database.hpp>
 
 namespace edw {
 

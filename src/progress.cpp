@@ -1,6 +1,7 @@
 // Progress: drawing of the bar and of the periodic lines.
+#include "edw/progress.hpp"
+
 #include <edw/log.hpp>
-#include <edw/progress.hpp>
 
 #include <unistd.h>
 

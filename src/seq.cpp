@@ -1,6 +1,7 @@
 // Seq: validation and conversion of feed positions.
+#include "edw/seq.hpp"
+
 #include <edw/error.hpp>
-#include <edw/seq.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,11 +1,12 @@
 // StepRunner: the pipeline of one listener: feed -> callbacks -> batched writes -> checkpoint.
+#include "edw/step_runner.hpp"
+
 #include <edw/backoff.hpp>
 #include <edw/bounded_queue.hpp>
 #include <edw/changes_follower.hpp>
 #include <edw/checkpoint_tracker.hpp>
 #include <edw/error.hpp>
 #include <edw/log.hpp>
-#include <edw/step_runner.hpp>
 #include <edw/utc_time.hpp>
 
 #include <deque>

@@ -1,7 +1,8 @@
 // ViewQuery: encoding of view options and decoding of view responses.
+#include "edw/view_query.hpp"
+
 #include <edw/error.hpp>
 #include <edw/url.hpp>
-#include <edw/view_query.hpp>
 
 namespace edw {
 namespace {
