@@ -34,14 +34,6 @@ std::string_view feed_name(Feed feed)
     return "normal";
 }
 
-void add(std::string& query, std::string_view name, std::string_view value)
-{
-    query += query.empty() ? '?' : '&';
-    query += name;
-    query += '=';
-    query += url_encode(value);
-}
-
 // Adapts the transport's byte stream to the feed parser and the caller's handler.
 class FeedStream final : public StreamHandler, private ContinuousFeedParser::Handler {
 public:
@@ -138,30 +130,30 @@ std::string encode_doc_id(std::string_view id)
 std::string changes_query_string(const ChangesQuery& query)
 {
     std::string text;
-    add(text, "feed", feed_name(query.feed));
-    add(text, "since", query.since.to_query());
+    append_query_parameter(text, "feed", feed_name(query.feed));
+    append_query_parameter(text, "since", query.since.to_query());
     if (query.filter) {
-        add(text, "filter", *query.filter);
+        append_query_parameter(text, "filter", *query.filter);
     } else if (!query.doc_ids.empty()) {
-        add(text, "filter", "_doc_ids");
+        append_query_parameter(text, "filter", "_doc_ids");
     }
     for (const auto& [name, value] : query.filter_parameters) {
-        add(text, name, value);
+        append_query_parameter(text, name, value);
     }
     if (query.include_docs) {
-        add(text, "include_docs", "true");
+        append_query_parameter(text, "include_docs", "true");
     }
     if (query.limit) {
-        add(text, "limit", std::to_string(*query.limit));
+        append_query_parameter(text, "limit", std::to_string(*query.limit));
     }
     if (query.heartbeat.count() > 0) {
-        add(text, "heartbeat", std::to_string(query.heartbeat.count()));
+        append_query_parameter(text, "heartbeat", std::to_string(query.heartbeat.count()));
     }
     if (query.timeout) {
-        add(text, "timeout", std::to_string(query.timeout->count()));
+        append_query_parameter(text, "timeout", std::to_string(query.timeout->count()));
     }
     if (query.style == ChangesStyle::all_docs) {
-        add(text, "style", "all_docs");
+        append_query_parameter(text, "style", "all_docs");
     }
     return text;
 }

@@ -337,18 +337,15 @@ nlohmann::json SqliteDatabase::info()
 {
     const std::lock_guard lock(m_mutex);
     auto& connection = open_existing();
-    auto& count = connection.statement("SELECT COUNT(*) FROM docs WHERE deleted = 0");
-    count.step();
-    const auto doc_count = count.integer(0);
-    count.reset();
-    auto& deleted = connection.statement("SELECT COUNT(*) FROM docs WHERE deleted = 1");
-    deleted.step();
-    const auto doc_del_count = deleted.integer(0);
-    deleted.reset();
-    auto& last = connection.statement("SELECT COALESCE(MAX(seq), 0) FROM docs");
-    last.step();
-    const auto update_seq = last.integer(0);
-    last.reset();
+    // One pass over the table for all three figures.
+    auto& totals =
+        connection.statement("SELECT COALESCE(SUM(deleted = 0), 0), COALESCE(SUM(deleted = 1), 0), "
+                             "COALESCE(MAX(seq), 0) FROM docs");
+    totals.step();
+    const auto doc_count = totals.integer(0);
+    const auto doc_del_count = totals.integer(1);
+    const auto update_seq = totals.integer(2);
+    totals.reset();
     return {{"db_name", m_path.filename().string()},
             {"doc_count", doc_count},
             {"doc_del_count", doc_del_count},
@@ -631,15 +628,17 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
         {
             const std::lock_guard lock(m_mutex);
             auto& connection = open_existing();
+            // With a limit and no filter, read only as far as needed; what is left is counted,
+            // not read. A filter may drop rows, so then the whole rest is read.
+            const bool filtered = by_ids || design_only;
+            const std::int64_t room =
+                query.limit && !filtered ? static_cast<std::int64_t>(
+                                               std::max<std::uint64_t>(*query.limit, 1) - delivered)
+                                         : std::int64_t{-1};
             auto& read = connection.statement(
-                "SELECT seq, id, rev, deleted, body FROM docs WHERE seq > ? ORDER BY seq");
-            read.bind(1, position);
+                "SELECT seq, id, rev, deleted, body FROM docs WHERE seq > ? ORDER BY seq LIMIT ?");
+            read.bind(1, position).bind(2, room);
             while (read.step()) {
-                if (query.limit &&
-                    delivered + rows.size() >= std::max<std::uint64_t>(*query.limit, 1)) {
-                    ++pending;
-                    continue;
-                }
                 scanned_to = read.integer(0);
                 const std::string id = read.text(1);
                 if (!passes(id)) {
@@ -661,8 +660,17 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
                     change.doc = std::move(doc);
                 }
                 rows.push_back(std::move(change));
+                if (query.limit &&
+                    delivered + rows.size() >= std::max<std::uint64_t>(*query.limit, 1)) {
+                    break;
+                }
             }
             read.reset();
+            auto& rest = connection.statement("SELECT COUNT(*) FROM docs WHERE seq > ?");
+            rest.bind(1, scanned_to);
+            rest.step();
+            pending = rest.integer(0);
+            rest.reset();
         }
         position = scanned_to;
         delivered += rows.size();

@@ -385,4 +385,12 @@ std::string redact_credentials(std::string_view text)
     return result;
 }
 
+void append_query_parameter(std::string& query, std::string_view name, std::string_view value)
+{
+    query += query.empty() ? '?' : '&';
+    query += name;
+    query += '=';
+    query += url_encode(value);
+}
+
 } // namespace edw

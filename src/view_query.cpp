@@ -5,63 +5,52 @@
 #include <edw/url.hpp>
 
 namespace edw {
-namespace {
-
-void add(std::string& query, std::string_view name, const std::string& value)
-{
-    query += query.empty() ? '?' : '&';
-    query += name;
-    query += '=';
-    query += url_encode(value);
-}
-
-} // namespace
 
 std::string ViewQuery::to_query_string() const
 {
     // Every key option is JSON: a string key goes out as "\"abc\"", which is what CouchDB expects.
     std::string query;
     if (key) {
-        add(query, "key", key->dump());
+        append_query_parameter(query, "key", key->dump());
     }
     if (startkey) {
-        add(query, "startkey", startkey->dump());
+        append_query_parameter(query, "startkey", startkey->dump());
     }
     if (endkey) {
-        add(query, "endkey", endkey->dump());
+        append_query_parameter(query, "endkey", endkey->dump());
     }
     if (startkey_docid) {
-        add(query, "startkey_docid", *startkey_docid);
+        append_query_parameter(query, "startkey_docid", *startkey_docid);
     }
     if (endkey_docid) {
-        add(query, "endkey_docid", *endkey_docid);
+        append_query_parameter(query, "endkey_docid", *endkey_docid);
     }
     if (!inclusive_end) {
-        add(query, "inclusive_end", "false");
+        append_query_parameter(query, "inclusive_end", "false");
     }
     if (include_docs) {
-        add(query, "include_docs", "true");
+        append_query_parameter(query, "include_docs", "true");
     }
     if (descending) {
-        add(query, "descending", "true");
+        append_query_parameter(query, "descending", "true");
     }
     if (limit) {
-        add(query, "limit", std::to_string(*limit));
+        append_query_parameter(query, "limit", std::to_string(*limit));
     }
     if (skip != 0) {
-        add(query, "skip", std::to_string(skip));
+        append_query_parameter(query, "skip", std::to_string(skip));
     }
     if (reduce) {
-        add(query, "reduce", *reduce ? "true" : "false");
+        append_query_parameter(query, "reduce", *reduce ? "true" : "false");
     }
     if (group) {
-        add(query, "group", "true");
+        append_query_parameter(query, "group", "true");
     }
     if (group_level) {
-        add(query, "group_level", std::to_string(*group_level));
+        append_query_parameter(query, "group_level", std::to_string(*group_level));
     }
     if (update_seq) {
-        add(query, "update_seq", "true");
+        append_query_parameter(query, "update_seq", "true");
     }
     return query;
 }

@@ -67,6 +67,10 @@ private:
 /// characters (A-Z a-z 0-9 - . _ ~) are kept; every other byte becomes `%XX`.
 [[nodiscard]] std::string url_encode(std::string_view text);
 
+/// Appends `name=value` (value percent-encoded) to a query string, starting it with '?' when it
+/// is empty and joining with '&' otherwise.
+void append_query_parameter(std::string& query, std::string_view name, std::string_view value);
+
 /// Decodes `%XX` escapes; `+` stays `+`. Throws ConfigError when a `%` is not followed by two hex
 /// digits. The message does not quote the text, because the text may be a password.
 [[nodiscard]] std::string url_decode(std::string_view text);
