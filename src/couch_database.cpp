@@ -7,6 +7,7 @@
 #include <edw/url.hpp>
 
 #include <exception>
+#include <unordered_map>
 
 namespace edw {
 namespace {
@@ -116,6 +117,33 @@ private:
 };
 
 } // namespace
+
+std::vector<BulkResult> in_request_order(const std::vector<nlohmann::json>& docs,
+                                         std::vector<BulkResult> results)
+{
+    // CouchDB answers in request order, but pouchdb-server has been seen to put a conflict
+    // after the successes that followed it. Callers pair results with docs by position, so
+    // put them back in order by id whenever every doc has a distinct id to match on.
+    std::unordered_map<std::string, std::size_t> position;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        const auto id = docs[i].find("_id");
+        if (id == docs[i].end() || !id->is_string() ||
+            !position.emplace(id->get<std::string>(), i).second) {
+            return results;
+        }
+    }
+    std::vector<BulkResult> ordered(results.size());
+    std::vector<bool> filled(results.size(), false);
+    for (auto& result : results) {
+        const auto at = position.find(result.id);
+        if (at == position.end() || filled[at->second]) {
+            return results; // not a permutation of the ids we sent: leave it as it came
+        }
+        filled[at->second] = true;
+        ordered[at->second] = result;
+    }
+    return ordered;
+}
 
 std::string encode_doc_id(std::string_view id)
 {
@@ -282,7 +310,7 @@ std::vector<BulkResult> CouchDatabase::bulk_save(const std::vector<nlohmann::jso
         }
         results.push_back(std::move(result));
     }
-    return results;
+    return in_request_order(docs, std::move(results));
 }
 
 ViewResult CouchDatabase::run_view(const std::string& suffix, const ViewQuery& query,

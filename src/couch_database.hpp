@@ -38,6 +38,11 @@ private:
 /// The URL path of a document id: `_design/` and `_local/` keep their slash, the rest is encoded.
 std::string encode_doc_id(std::string_view id);
 
+/// `_bulk_docs` results in the order of `docs`, matched by id when the server sent them in
+/// another order; unchanged when the docs have no distinct ids to match on.
+std::vector<BulkResult> in_request_order(const std::vector<nlohmann::json>& docs,
+                                         std::vector<BulkResult> results);
+
 /// The query string of a `_changes` request (starting with '?').
 std::string changes_query_string(const ChangesQuery& query);
 

@@ -114,6 +114,21 @@ TEST_CASE("bulk results report each doc on its own, a conflict beside a success"
     }
 }
 
+TEST_CASE("bulk results sent in another order are paired with their docs by id")
+{
+    Client client;
+    client.transport->answer(
+        201, R"([{"ok":true,"id":"a","rev":"1-x"},{"ok":true,"id":"c","rev":"1-y"},)"
+             R"({"id":"b","error":"conflict","reason":"Document update conflict."}])");
+    const auto results = client.db->bulk_save({{{"_id", "a"}}, {{"_id", "b"}}, {{"_id", "c"}}});
+    REQUIRE(results.size() == 3);
+    CHECK(results[0].id == "a");
+    CHECK(results[1].id == "b");
+    CHECK(results[1].is_conflict());
+    CHECK(results[2].id == "c");
+    CHECK(results[2].rev == "1-y");
+}
+
 TEST_CASE("5xx and connection errors are retried with growing waits, 4xx are not")
 {
     Client client;
