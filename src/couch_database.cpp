@@ -162,6 +162,8 @@ std::string changes_query_string(const ChangesQuery& query)
     append_query_parameter(text, "since", query.since.to_query());
     if (query.filter) {
         append_query_parameter(text, "filter", *query.filter);
+    } else if (query.selector) {
+        append_query_parameter(text, "filter", "_selector");
     } else if (!query.doc_ids.empty()) {
         append_query_parameter(text, "filter", "_doc_ids");
     }
@@ -344,7 +346,9 @@ ViewResult CouchDatabase::query(std::string_view design, std::string_view view,
 std::optional<FeedEnd> CouchDatabase::changes(const ChangesQuery& query, ChangesHandler& handler)
 {
     std::string body;
-    if (!query.doc_ids.empty()) {
+    if (query.selector) {
+        body = nlohmann::json{{"selector", *query.selector}}.dump();
+    } else if (!query.doc_ids.empty()) {
         body = nlohmann::json{{"doc_ids", query.doc_ids}}.dump();
     }
     const auto method = body.empty() ? HttpMethod::get : HttpMethod::post;

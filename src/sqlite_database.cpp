@@ -1,116 +1,18 @@
 // SqliteDatabase: documents, revisions and the changes feed in one SQLite file.
 #include "sqlite_database.hpp"
 
+#include "sqlite_connection.hpp"
+
 #include <edw/error.hpp>
 #include <edw/md5.hpp>
 
 #include <sqlite3.h>
 
-#include <poll.h>
-#include <sys/inotify.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <map>
 #include <random>
-#include <set>
 
 namespace edw {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-struct ConnectionCloser {
-    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-
-struct StatementFinalizer {
-    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
-};
-
-// A prepared statement, reset after each use so it can be reused.
-class Statement {
-public:
-    Statement(sqlite3* db, const std::string& sql, const std::string& path)
-        : m_db(db)
-        , m_path(path)
-    {
-        sqlite3_stmt* raw = nullptr;
-        check(sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr), "prepare");
-        m_statement.reset(raw);
-    }
-
-    Statement& bind(int index, std::string_view text)
-    {
-        check(sqlite3_bind_text(m_statement.get(), index, text.data(),
-                                static_cast<int>(text.size()), SQLITE_TRANSIENT),
-              "bind");
-        return *this;
-    }
-    Statement& bind(int index, std::int64_t number)
-    {
-        check(sqlite3_bind_int64(m_statement.get(), index, number), "bind");
-        return *this;
-    }
-
-    /// True while a row is available.
-    bool step()
-    {
-        const int result = sqlite3_step(m_statement.get());
-        if (result == SQLITE_ROW) {
-            return true;
-        }
-        if (result != SQLITE_DONE) {
-            check(result, "step");
-        }
-        return false;
-    }
-
-    void run()
-    {
-        while (step()) {
-        }
-        reset();
-    }
-
-    void reset()
-    {
-        sqlite3_reset(m_statement.get());
-        sqlite3_clear_bindings(m_statement.get());
-    }
-
-    [[nodiscard]] std::string text(int column) const
-    {
-        const auto* bytes = sqlite3_column_text(m_statement.get(), column);
-        return bytes == nullptr ? std::string()
-                                : std::string(reinterpret_cast<const char*>(bytes),
-                                              static_cast<size_t>(
-                                                  sqlite3_column_bytes(m_statement.get(), column)));
-    }
-    [[nodiscard]] std::int64_t integer(int column) const
-    {
-        return sqlite3_column_int64(m_statement.get(), column);
-    }
-
-private:
-    void check(int result, const char* what) const
-    {
-        if (result == SQLITE_OK) {
-            return;
-        }
-        if (result == SQLITE_FULL) {
-            throw StoreError("cannot write to " + m_path + ": the disk is full");
-        }
-        throw StoreError("cannot " + std::string(what) + " a statement on " + m_path + ": " +
-                         sqlite3_errmsg(m_db));
-    }
-
-    sqlite3* m_db;
-    std::string m_path;
-    std::unique_ptr<sqlite3_stmt, StatementFinalizer> m_statement;
-};
 
 std::string new_doc_id()
 {
@@ -140,91 +42,26 @@ HttpError missing_database(const std::string& path)
                      404, "not_found", "Database does not exist.");
 }
 
-// Waits for any process's write to the store, by watching its directory for changes to the WAL.
-class WalWatch {
-public:
-    explicit WalWatch(const std::filesystem::path& store)
-        : m_wal_name(store.filename().string() + "-wal")
-    {
-        m_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (m_fd < 0) {
-            throw StoreError("cannot watch " + store.string() +
-                             ": inotify: " + std::strerror(errno));
-        }
-        const auto directory =
-            store.has_parent_path() ? store.parent_path() : std::filesystem::path(".");
-        if (inotify_add_watch(m_fd, directory.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
-            ::close(m_fd);
-            throw StoreError("cannot watch " + directory.string() + ": " + std::strerror(errno));
-        }
-    }
-    ~WalWatch() { ::close(m_fd); }
-    WalWatch(const WalWatch&) = delete;
-    WalWatch& operator=(const WalWatch&) = delete;
-
-    /// Waits up to `limit` for a write; true when one happened.
-    bool wait(std::chrono::milliseconds limit)
-    {
-        pollfd watched{m_fd, POLLIN, 0};
-        if (::poll(&watched, 1, static_cast<int>(limit.count())) <= 0) {
-            return false;
-        }
-        bool written = false;
-        alignas(inotify_event) char buffer[4096];
-        for (;;) {
-            const ssize_t got = ::read(m_fd, buffer, sizeof buffer);
-            if (got <= 0) {
-                break;
-            }
-            for (ssize_t at = 0; at < got;) {
-                const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
-                if (event->len > 0 && m_wal_name == event->name) {
-                    written = true;
-                }
-                at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-            }
-        }
-        return written;
-    }
-
-private:
-    std::string m_wal_name;
-    int m_fd = -1;
-};
+// A view's rows, one per emitted key, ordered as CouchDB orders them by (key, doc id): the
+// *_order columns hold collation sort keys, which SQLite compares as bytes. The signature says
+// which functions built an index; when a design doc's views change, its rows are built again.
+void create_view_tables(SqliteConnection& connection)
+{
+    connection.execute("CREATE TABLE IF NOT EXISTS view_indexes (ddoc TEXT PRIMARY KEY, "
+                       "signature TEXT NOT NULL, seq INTEGER NOT NULL)");
+    connection.execute("CREATE TABLE IF NOT EXISTS view_rows (ddoc TEXT NOT NULL, view TEXT NOT "
+                       "NULL, key_order BLOB NOT NULL, id_order BLOB NOT NULL, doc_id TEXT NOT "
+                       "NULL, key TEXT NOT NULL, value TEXT NOT NULL)");
+    connection.execute("CREATE INDEX IF NOT EXISTS view_rows_by_key ON view_rows (ddoc, view, "
+                       "key_order, id_order)");
+    connection.execute("CREATE INDEX IF NOT EXISTS view_rows_by_doc ON view_rows (ddoc, doc_id)");
+}
 
 } // namespace
 
-struct SqliteDatabase::Connection {
-    std::unique_ptr<sqlite3, ConnectionCloser> db;
-    std::string path;
-    std::map<std::string, std::unique_ptr<Statement>> statements;
-
-    Statement& statement(const std::string& sql)
-    {
-        auto& slot = statements[sql];
-        if (!slot) {
-            slot = std::make_unique<Statement>(db.get(), sql, path);
-        }
-        slot->reset();
-        return *slot;
-    }
-
-    void execute(const std::string& sql)
-    {
-        char* message = nullptr;
-        if (sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-            const std::string why = message != nullptr ? message : "unknown error";
-            sqlite3_free(message);
-            if (sqlite3_errcode(db.get()) == SQLITE_FULL) {
-                throw StoreError("cannot write to " + path + ": the disk is full");
-            }
-            throw StoreError("cannot run '" + sql.substr(0, 40) + "' on " + path + ": " + why);
-        }
-    }
-};
-
-SqliteDatabase::SqliteDatabase(std::filesystem::path path)
+SqliteDatabase::SqliteDatabase(std::filesystem::path path, std::chrono::milliseconds js_timeout)
     : m_path(std::move(path))
+    , m_engine(std::make_unique<JavaScriptEngine>(js_timeout))
 {}
 
 SqliteDatabase::~SqliteDatabase() = default;
@@ -234,7 +71,7 @@ std::string SqliteDatabase::describe() const
     return "file:" + m_path.string();
 }
 
-SqliteDatabase::Connection& SqliteDatabase::open_existing()
+SqliteConnection& SqliteDatabase::open_existing()
 {
     if (m_connection) {
         return *m_connection;
@@ -242,7 +79,7 @@ SqliteDatabase::Connection& SqliteDatabase::open_existing()
     if (!std::filesystem::exists(m_path)) {
         throw missing_database(m_path.string());
     }
-    auto connection = std::make_unique<Connection>();
+    auto connection = std::make_unique<SqliteConnection>();
     connection->path = m_path.string();
     sqlite3* raw = nullptr;
     const int opened =
@@ -273,6 +110,13 @@ SqliteDatabase::Connection& SqliteDatabase::open_existing()
                          std::to_string(format_version) + ")");
     }
     connection->execute("PRAGMA journal_mode = WAL");
+    if (format < format_version) {
+        WriteTransaction upgrade(*connection);
+        create_view_tables(*connection);
+        connection->execute("UPDATE meta SET value = '" + std::to_string(format_version) +
+                            "' WHERE key = 'format'");
+        upgrade.commit();
+    }
     // NORMAL in WAL mode: a committed write survives the death of any process (kill -9); only a
     // power cut may lose the last transactions.
     connection->execute("PRAGMA synchronous = NORMAL");
@@ -300,7 +144,7 @@ bool SqliteDatabase::create()
         throw StoreError("cannot create embedded store " + m_path.string() + ": " +
                          (raw != nullptr ? sqlite3_errmsg(raw) : "out of memory"));
     }
-    Connection setup;
+    SqliteConnection setup;
     setup.db = std::move(db);
     setup.path = m_path.string();
     setup.execute("PRAGMA journal_mode = WAL");
@@ -310,6 +154,7 @@ bool SqliteDatabase::create()
                   "NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE)");
     setup.execute("CREATE TABLE local_docs (id TEXT PRIMARY KEY, rev TEXT NOT NULL, body TEXT "
                   "NOT NULL)");
+    create_view_tables(setup);
     setup.execute("INSERT INTO meta VALUES ('format', '" + std::to_string(format_version) +
                   "'), ('instance_start_time', '" +
                   std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -448,22 +293,39 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
 
 std::vector<BulkResult> SqliteDatabase::bulk_save(const std::vector<nlohmann::json>& docs)
 {
+    // Design docs are compiled before the write (and without the connection's lock, since the
+    // JavaScript engine may take a while to start): one that does not compile is refused.
+    std::vector<BulkResult> rejected(docs.size());
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        const auto& doc = docs[i];
+        if (doc.is_object() && doc.value("_id", std::string()).rfind("_design/", 0) == 0 &&
+            !doc.value("_deleted", false)) {
+            try {
+                check_design(doc);
+            } catch (const HttpError& error) {
+                rejected[i] = BulkResult{.id = doc["_id"].get<std::string>(),
+                                         .rev = {},
+                                         .error = error.error(),
+                                         .reason = error.reason()};
+            }
+        }
+    }
     const std::lock_guard lock(m_mutex);
     auto& connection = open_existing();
     std::vector<BulkResult> results;
     results.reserve(docs.size());
-    connection.execute("BEGIN IMMEDIATE");
-    try {
-        for (const auto& doc : docs) {
-            const bool local =
-                doc.is_object() && doc.value("_id", std::string()).rfind("_local/", 0) == 0;
-            results.push_back(write_one(doc, local));
+    WriteTransaction transaction(connection);
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        const auto& doc = docs[i];
+        if (!rejected[i].error.empty()) {
+            results.push_back(rejected[i]);
+            continue;
         }
-        connection.execute("COMMIT");
-    } catch (...) {
-        sqlite3_exec(connection.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+        const bool local =
+            doc.is_object() && doc.value("_id", std::string()).rfind("_local/", 0) == 0;
+        results.push_back(write_one(doc, local));
     }
+    transaction.commit();
     return results;
 }
 
@@ -568,146 +430,6 @@ ViewResult SqliteDatabase::all_docs(const ViewQuery& query)
     read.reset();
     result.offset = query.skip;
     return result;
-}
-
-ViewResult SqliteDatabase::query(std::string_view design, std::string_view view, const ViewQuery&)
-{
-    throw StoreError("cannot query view " + std::string(design) + "/" + std::string(view) + " of " +
-                     describe() + ": the embedded store does not run design-doc JavaScript yet");
-}
-
-std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, ChangesHandler& handler)
-{
-    const bool by_ids = query.filter == "_doc_ids" || (!query.filter && !query.doc_ids.empty());
-    const bool design_only = query.filter == "_design";
-    if (query.filter && !by_ids && !design_only) {
-        throw StoreError("cannot filter the changes feed of " + describe() + " with " +
-                         *query.filter +
-                         ": the embedded store does not run design-doc JavaScript yet");
-    }
-    const std::set<std::string> ids(query.doc_ids.begin(), query.doc_ids.end());
-    const auto passes = [&](const std::string& id) {
-        return (!by_ids || ids.count(id) > 0) && (!design_only || id.rfind("_design/", 0) == 0);
-    };
-
-    std::int64_t position = 0;
-    {
-        const std::lock_guard lock(m_mutex);
-        auto& connection = open_existing();
-        if (query.since.is_now()) {
-            auto& last = connection.statement("SELECT COALESCE(MAX(seq), 0) FROM docs");
-            last.step();
-            position = last.integer(0);
-            last.reset();
-        } else {
-            const auto since = query.since.to_json();
-            if (!since.is_number_integer()) {
-                throw HttpError("cannot read the changes feed of " + describe() + ": since " +
-                                    query.since.json() + " is not a seq of this store",
-                                400, "bad_request", "Malformed since");
-            }
-            position = since.get<std::int64_t>();
-        }
-    }
-    // Watch before reading, so that a write between the read and the wait still wakes us.
-    std::optional<WalWatch> watch;
-    if (query.feed != Feed::normal) {
-        watch.emplace(m_path);
-    }
-    const auto started = Clock::now();
-    auto last_beat = started;
-    // A writer's last WAL write comes just before its commit is published in shared memory, which
-    // no inotify event reports. So for a short while after a wake-up, look again every few
-    // milliseconds even without a new event.
-    std::optional<Clock::time_point> woken_at;
-    std::uint64_t delivered = 0;
-    for (;;) {
-        std::vector<Change> rows;
-        std::int64_t scanned_to = position;
-        std::int64_t pending = 0;
-        {
-            const std::lock_guard lock(m_mutex);
-            auto& connection = open_existing();
-            // With a limit and no filter, read only as far as needed; what is left is counted,
-            // not read. A filter may drop rows, so then the whole rest is read.
-            const bool filtered = by_ids || design_only;
-            const std::int64_t room =
-                query.limit && !filtered ? static_cast<std::int64_t>(
-                                               std::max<std::uint64_t>(*query.limit, 1) - delivered)
-                                         : std::int64_t{-1};
-            auto& read = connection.statement(
-                "SELECT seq, id, rev, deleted, body FROM docs WHERE seq > ? ORDER BY seq LIMIT ?");
-            read.bind(1, position).bind(2, room);
-            while (read.step()) {
-                scanned_to = read.integer(0);
-                const std::string id = read.text(1);
-                if (!passes(id)) {
-                    continue;
-                }
-                Change change;
-                change.seq = Seq(std::to_string(scanned_to));
-                change.id = id;
-                change.revs = {read.text(2)};
-                change.deleted = read.integer(3) != 0;
-                if (query.include_docs) {
-                    nlohmann::json doc = change.deleted ? nlohmann::json::object()
-                                                        : nlohmann::json::parse(read.text(4));
-                    doc["_id"] = id;
-                    doc["_rev"] = change.revs.front();
-                    if (change.deleted) {
-                        doc["_deleted"] = true;
-                    }
-                    change.doc = std::move(doc);
-                }
-                rows.push_back(std::move(change));
-                if (query.limit &&
-                    delivered + rows.size() >= std::max<std::uint64_t>(*query.limit, 1)) {
-                    break;
-                }
-            }
-            read.reset();
-            auto& rest = connection.statement("SELECT COUNT(*) FROM docs WHERE seq > ?");
-            rest.bind(1, scanned_to);
-            rest.step();
-            pending = rest.integer(0);
-            rest.reset();
-        }
-        position = scanned_to;
-        delivered += rows.size();
-        for (auto& row : rows) {
-            handler.on_change(std::move(row));
-        }
-        const bool limit_reached =
-            query.limit && delivered >= std::max<std::uint64_t>(*query.limit, 1);
-        const bool answered = query.feed == Feed::normal ||
-                              (query.feed == Feed::longpoll && delivered > 0) || limit_reached;
-        if (answered) {
-            return FeedEnd{Seq(std::to_string(position)), static_cast<std::uint64_t>(pending)};
-        }
-        // Wait for a write, in slices, so that a stop request, a heartbeat and the timeout are
-        // all noticed in time.
-        for (;;) {
-            if (!handler.keep_going()) {
-                return std::nullopt;
-            }
-            const auto now = Clock::now();
-            if (query.timeout && now - started >= *query.timeout) {
-                return FeedEnd{Seq(std::to_string(position)), 0};
-            }
-            if (query.heartbeat.count() > 0 && now - last_beat >= query.heartbeat) {
-                handler.on_activity(); // the embedded feed's heartbeat: it is alive
-                last_beat = now;
-            }
-            const bool settling = woken_at && now - *woken_at < std::chrono::milliseconds(250);
-            if (watch->wait(std::chrono::milliseconds(settling ? 5 : 100))) {
-                woken_at = Clock::now();
-                break;
-            }
-            if (settling) {
-                break;
-            }
-        }
-    }
 }
 
 } // namespace edw

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <edw/database.hpp>
+#include <edw/javascript_engine.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -12,16 +14,22 @@ struct sqlite3;
 
 namespace edw {
 
+struct SqliteConnection;
+
 /// Documents with CouchDB revisions (`N-hash`, 409 on a stale or missing rev, tombstones),
 /// `_local` docs outside the feed, `_all_docs`, and a changes feed whose seq only grows, in one
 /// SQLite file in WAL mode that several processes may share. Live feeds wake on any process's
 /// write through inotify on the WAL file, with no polling of the database.
 ///
-/// Views and design-doc filters need the store's JavaScript engine, which this version does not
-/// have yet: query() and a `ddoc/name` filter throw StoreError saying so.
+/// Views and design-doc filters run in a JavaScriptEngine (an edw-js child process). A view's
+/// index lives in the same file and is brought up to date from the feed when it is queried, as
+/// CouchDB does; keys are stored as collation sort keys, so SQLite's own index gives CouchDB's
+/// order. A design doc whose functions do not compile is refused when it is written.
 class SqliteDatabase final : public Database {
 public:
-    explicit SqliteDatabase(std::filesystem::path path);
+    /// `js_timeout` bounds each call of a design-doc function.
+    explicit SqliteDatabase(std::filesystem::path path,
+                            std::chrono::milliseconds js_timeout = std::chrono::seconds(5));
     ~SqliteDatabase() override;
 
     [[nodiscard]] std::string describe() const override;
@@ -38,16 +46,23 @@ public:
     std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) override;
 
     /// The format version this build writes; a store with a newer one is refused.
-    static constexpr int format_version = 1;
+    /// Format 2 added view indexes; a format-1 store gains their tables when opened.
+    static constexpr int format_version = 2;
 
 private:
-    struct Connection;
-    Connection& open_existing();
+    struct Design;
+    Design load_design(std::string_view design);
+    void check_design(const nlohmann::json& doc);
+    void update_view_index(const Design& design);
+    ViewResult read_view(const Design& design, std::size_t view, const ViewQuery& query);
+
+    SqliteConnection& open_existing();
     BulkResult write_one(const nlohmann::json& doc, bool local);
 
     std::filesystem::path m_path;
     std::mutex m_mutex; ///< One connection, used by one thread at a time.
-    std::unique_ptr<Connection> m_connection;
+    std::unique_ptr<SqliteConnection> m_connection;
+    std::unique_ptr<JavaScriptEngine> m_engine;
 };
 
 } // namespace edw

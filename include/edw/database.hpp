@@ -51,6 +51,8 @@ struct ChangesQuery {
     std::optional<std::string> filter; ///< "ddoc/name", "_doc_ids", "_design", ...
     std::map<std::string, std::string> filter_parameters; ///< Extra query values, `req.query`.
     std::vector<std::string> doc_ids; ///< With `filter=_doc_ids`; sent in the body.
+    /// A Mango selector: sent as `filter=_selector` with `{"selector": ...}` in the body.
+    std::optional<nlohmann::json> selector;
     bool include_docs = false;
     std::optional<std::uint64_t> limit;
     std::chrono::milliseconds heartbeat{0}; ///< Zero: no heartbeat.

@@ -1,0 +1,292 @@
+// SqliteDatabase changes feed: rows in seq order, filtered by ids, design-doc JavaScript or a
+// Mango selector, and live modes that wake on any process's write.
+#include "sqlite_connection.hpp"
+#include "sqlite_database.hpp"
+
+#include <edw/error.hpp>
+#include <edw/log.hpp>
+#include <edw/selector.hpp>
+
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+
+namespace edw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Rows read per statement: a filtered feed reads on until it has `limit` rows that pass.
+constexpr std::int64_t feed_chunk = 500;
+
+// Waits for any process's write to the store, by watching its directory for changes to the WAL.
+class WalWatch {
+public:
+    explicit WalWatch(const std::filesystem::path& store)
+        : m_wal_name(store.filename().string() + "-wal")
+    {
+        m_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (m_fd < 0) {
+            throw StoreError("cannot watch " + store.string() +
+                             ": inotify: " + std::strerror(errno));
+        }
+        const auto directory =
+            store.has_parent_path() ? store.parent_path() : std::filesystem::path(".");
+        if (inotify_add_watch(m_fd, directory.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+            ::close(m_fd);
+            throw StoreError("cannot watch " + directory.string() + ": " + std::strerror(errno));
+        }
+    }
+    ~WalWatch() { ::close(m_fd); }
+    WalWatch(const WalWatch&) = delete;
+    WalWatch& operator=(const WalWatch&) = delete;
+
+    /// Waits up to `limit` for a write; true when one happened.
+    bool wait(std::chrono::milliseconds limit)
+    {
+        pollfd watched{m_fd, POLLIN, 0};
+        if (::poll(&watched, 1, static_cast<int>(limit.count())) <= 0) {
+            return false;
+        }
+        bool written = false;
+        alignas(inotify_event) char buffer[4096];
+        for (;;) {
+            const ssize_t got = ::read(m_fd, buffer, sizeof buffer);
+            if (got <= 0) {
+                break;
+            }
+            for (ssize_t at = 0; at < got;) {
+                const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+                if (event->len > 0 && m_wal_name == event->name) {
+                    written = true;
+                }
+                at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+            }
+        }
+        return written;
+    }
+
+private:
+    std::string m_wal_name;
+    int m_fd = -1;
+};
+
+// What decides whether a feed row is sent.
+struct FeedFilter {
+    bool by_ids = false;
+    std::set<std::string> ids;
+    bool design_only = false;
+    std::optional<Selector> selector;
+    std::optional<int> function; ///< A design-doc filter in the JavaScript engine.
+    std::string function_name;
+    nlohmann::json request;
+
+    [[nodiscard]] bool needs_doc() const { return selector || function; }
+};
+
+} // namespace
+
+std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, ChangesHandler& handler)
+{
+    const std::string action = "cannot read the changes feed of " + describe();
+    FeedFilter filter;
+    filter.by_ids =
+        query.filter == "_doc_ids" || (!query.filter && !query.selector && !query.doc_ids.empty());
+    filter.ids.insert(query.doc_ids.begin(), query.doc_ids.end());
+    filter.design_only = query.filter == "_design";
+    if (query.selector || query.filter == "_selector") {
+        if (!query.selector) {
+            throw HttpError(action + ": filter=_selector needs a selector", 400, "bad_request",
+                            "Selector must be specified in POST payload");
+        }
+        try {
+            filter.selector.emplace(*query.selector);
+        } catch (const JsonError& error) {
+            throw HttpError(action + ": " + error.what(), 400, "bad_request", error.what());
+        }
+    } else if (query.filter && !filter.by_ids && !filter.design_only) {
+        const auto slash = query.filter->find('/');
+        if (slash == std::string::npos || query.filter->front() == '_') {
+            throw HttpError(action + ": unknown filter " + *query.filter, 400, "bad_request",
+                            "filter parameter must be of the form `designname/filtername`");
+        }
+        const std::string design = "_design/" + query.filter->substr(0, slash);
+        filter.function_name = query.filter->substr(slash + 1);
+        const auto doc = get(design);
+        if (!doc) {
+            throw HttpError(action + ": " + design + " is missing", 404, "not_found", "missing");
+        }
+        const auto filters = doc->find("filters");
+        if (filters == doc->end() || !filters->is_object() ||
+            !filters->contains(filter.function_name) ||
+            !(*filters)[filter.function_name].is_string()) {
+            throw HttpError(action + ": " + design + " has no filter " + filter.function_name, 404,
+                            "not_found", "missing json key: " + filter.function_name);
+        }
+        try {
+            filter.function =
+                m_engine->compile((*filters)[filter.function_name].get<std::string>());
+        } catch (const JsonError& error) {
+            throw HttpError(action + ": filter " + *query.filter +
+                                " does not compile: " + error.what(),
+                            400, "compilation_error", error.what());
+        }
+        // The request object CouchDB hands a filter: query values arrive as strings.
+        nlohmann::json values = query.filter_parameters;
+        values["filter"] = *query.filter;
+        filter.request = {{"query", values}, {"method", "GET"}, {"id", nullptr}};
+    }
+
+    std::int64_t position = 0;
+    {
+        const std::lock_guard lock(m_mutex);
+        auto& connection = open_existing();
+        if (query.since.is_now()) {
+            auto& last = connection.statement("SELECT COALESCE(MAX(seq), 0) FROM docs");
+            last.step();
+            position = last.integer(0);
+            last.reset();
+        } else {
+            const auto since = query.since.to_json();
+            if (!since.is_number_integer()) {
+                throw HttpError(action + ": since " + query.since.json() +
+                                    " is not a seq of this store",
+                                400, "bad_request", "Malformed since");
+            }
+            position = since.get<std::int64_t>();
+        }
+    }
+    // Watch before reading, so that a write between the read and the wait still wakes us.
+    std::optional<WalWatch> watch;
+    if (query.feed != Feed::normal) {
+        watch.emplace(m_path);
+    }
+    const std::uint64_t wanted = query.limit ? std::max<std::uint64_t>(*query.limit, 1) : 0;
+    const auto started = Clock::now();
+    auto last_beat = started;
+    // A writer's last WAL write comes just before its commit is published in shared memory, which
+    // no inotify event reports. So for a short while after a wake-up, look again every few
+    // milliseconds even without a new event.
+    std::optional<Clock::time_point> woken_at;
+    std::uint64_t delivered = 0;
+    for (;;) {
+        std::int64_t pending = 0;
+        bool limit_reached = false;
+        for (;;) {
+            std::vector<Change> rows;
+            {
+                const std::lock_guard lock(m_mutex);
+                auto& connection = open_existing();
+                auto& read = connection.statement("SELECT seq, id, rev, deleted, body FROM docs "
+                                                  "WHERE seq > ? ORDER BY seq LIMIT ?");
+                read.bind(1, position).bind(2, feed_chunk);
+                while (read.step()) {
+                    Change change;
+                    change.seq = Seq(std::to_string(read.integer(0)));
+                    change.id = read.text(1);
+                    if ((filter.by_ids && filter.ids.count(change.id) == 0) ||
+                        (filter.design_only && change.id.rfind("_design/", 0) != 0)) {
+                        position = read.integer(0);
+                        continue;
+                    }
+                    change.revs = {read.text(2)};
+                    change.deleted = read.integer(3) != 0;
+                    if (query.include_docs || filter.needs_doc()) {
+                        nlohmann::json doc = change.deleted ? nlohmann::json::object()
+                                                            : nlohmann::json::parse(read.text(4));
+                        doc["_id"] = change.id;
+                        doc["_rev"] = change.revs.front();
+                        if (change.deleted) {
+                            doc["_deleted"] = true;
+                        }
+                        change.doc = std::move(doc);
+                    }
+                    rows.push_back(std::move(change));
+                }
+                read.reset();
+            }
+            if (rows.empty()) {
+                break;
+            }
+            // Design-doc functions run outside the lock: other threads keep using the store.
+            std::vector<bool> passes(rows.size(), true);
+            if (filter.selector) {
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    passes[i] = filter.selector->matches(*rows[i].doc);
+                }
+            } else if (filter.function) {
+                std::vector<const nlohmann::json*> docs;
+                for (const auto& row : rows) {
+                    docs.push_back(&*row.doc);
+                }
+                const auto outcomes = m_engine->filter(*filter.function, filter.request, docs);
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    passes[i] = outcomes[i].passed;
+                    if (!outcomes[i].error.empty()) {
+                        // As CouchDB does: the doc is left out of this feed, which goes on.
+                        log_warning("filter " + *query.filter + " threw on doc " + rows[i].id +
+                                    ", which is left out of the feed: " + outcomes[i].error);
+                    }
+                }
+            }
+            for (std::size_t i = 0; i < rows.size() && !limit_reached; ++i) {
+                position = std::stoll(rows[i].seq.json());
+                if (!passes[i]) {
+                    continue;
+                }
+                if (!query.include_docs) {
+                    rows[i].doc.reset();
+                }
+                handler.on_change(std::move(rows[i]));
+                ++delivered;
+                limit_reached = query.limit && delivered >= wanted;
+            }
+            if (limit_reached || rows.size() < static_cast<std::size_t>(feed_chunk)) {
+                break;
+            }
+        }
+        {
+            const std::lock_guard lock(m_mutex);
+            auto& rest = open_existing().statement("SELECT COUNT(*) FROM docs WHERE seq > ?");
+            rest.bind(1, position);
+            rest.step();
+            pending = rest.integer(0);
+            rest.reset();
+        }
+        const bool answered = query.feed == Feed::normal ||
+                              (query.feed == Feed::longpoll && delivered > 0) || limit_reached;
+        if (answered) {
+            return FeedEnd{Seq(std::to_string(position)), static_cast<std::uint64_t>(pending)};
+        }
+        // Wait for a write, in slices, so that a stop request, a heartbeat and the timeout are
+        // all noticed in time.
+        for (;;) {
+            if (!handler.keep_going()) {
+                return std::nullopt;
+            }
+            const auto now = Clock::now();
+            if (query.timeout && now - started >= *query.timeout) {
+                return FeedEnd{Seq(std::to_string(position)), 0};
+            }
+            if (query.heartbeat.count() > 0 && now - last_beat >= query.heartbeat) {
+                handler.on_activity(); // the embedded feed's heartbeat: it is alive
+                last_beat = now;
+            }
+            const bool settling = woken_at && now - *woken_at < std::chrono::milliseconds(250);
+            if (watch->wait(std::chrono::milliseconds(settling ? 5 : 100))) {
+                woken_at = Clock::now();
+                break;
+            }
+            if (settling) {
+                break;
+            }
+        }
+    }
+}
+
+} // namespace edw
