@@ -21,8 +21,8 @@ namespace edw {
 namespace {
 
 const std::set<std::string, std::less<>> database_keys = {
-    "url",    "name", "username",   "password",   "auth",        "ca_file",
-    "design", "view", "verify_tls", "timeout_ms", "heartbeat_ms"};
+    "url",    "name", "username",   "password",   "auth",         "ca_file",
+    "design", "view", "verify_tls", "timeout_ms", "heartbeat_ms", "js_timeout_ms"};
 const std::set<std::string, std::less<>> cloudant_keys = {"server", "dbname", "username",
                                                           "password", "viewname"};
 
@@ -161,6 +161,11 @@ struct Names {
     std::string_view legacy_key = {};
     std::string_view variable = {};
 };
+
+// Where edw keeps its data when no server is configured: the embedded store, in the directory the
+// program runs in, as a physicist trying edw expects.
+constexpr std::string_view default_store_directory = "edw-data";
+constexpr std::string_view default_database = "edw";
 
 constexpr Names url_names{.key = "url", .legacy_key = "server", .variable = "EDW_URL"};
 constexpr Names name_names{.key = "name", .legacy_key = "dbname", .variable = "EDW_DB"};
@@ -359,10 +364,23 @@ Settings resolve(const Sources& sources, const std::string& source)
     settings.source = source;
 
     const auto url_value = sources.value(url_names);
-    if (!url_value) {
-        sources.fail_missing(url_names, "the server URL");
+    const auto name_value = sources.value(name_names);
+    if (url_value) {
+        if (!name_value) {
+            sources.fail_missing(name_names, "the database name");
+        }
+        check_database_name(*name_value);
+        settings.database = name_value->text;
+    } else {
+        // No server configured: the embedded store, in a file named after the database.
+        if (name_value) {
+            check_database_name(*name_value);
+        }
+        settings.database = name_value ? name_value->text : std::string(default_database);
     }
-    const auto url = parse_url(*url_value);
+    const auto url = url_value ? parse_url(*url_value)
+                               : Url::parse("file:" + std::string(default_store_directory) + "/" +
+                                            settings.database + ".db");
     settings.server = url.without_credentials();
 
     // Each source's own username and password keys win over the credentials in its URL, and the
@@ -371,7 +389,7 @@ Settings resolve(const Sources& sources, const std::string& source)
         if (auto value = sources.environment_value(names)) {
             return value->text;
         }
-        if (url_value->is_from_environment && !in_url.empty()) {
+        if (url_value && url_value->is_from_environment && !in_url.empty()) {
             return in_url;
         }
         if (auto value = sources.file_value(names)) {
@@ -381,13 +399,6 @@ Settings resolve(const Sources& sources, const std::string& source)
     };
     settings.username = credential(username_names, url.username());
     settings.password = credential(password_names, url.password());
-
-    const auto name_value = sources.value(name_names);
-    if (!name_value) {
-        sources.fail_missing(name_names, "the database name");
-    }
-    check_database_name(*name_value);
-    settings.database = name_value->text;
 
     if (const auto value = sources.value(auth_names)) {
         settings.auth = parse_auth(*value);
@@ -421,6 +432,9 @@ Settings resolve(const Sources& sources, const std::string& source)
     }
     if (const auto value = sources.file_value({.key = "heartbeat_ms"})) {
         settings.heartbeat = parse_milliseconds(*value);
+    }
+    if (const auto value = sources.file_value({.key = "js_timeout_ms"})) {
+        settings.js_timeout = parse_milliseconds(*value);
     }
     return settings;
 }

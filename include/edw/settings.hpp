@@ -32,6 +32,9 @@ struct Settings {
     std::string view = "lastproc";      ///< A view in that design doc.
     std::chrono::milliseconds request_timeout{30000}; ///< The longest one request may take.
     std::chrono::milliseconds heartbeat{10000}; ///< How often an idle changes feed sends a line.
+    /// The embedded store's limit on one call of a design-doc function (CouchDB's
+    /// os_process_timeout).
+    std::chrono::milliseconds js_timeout{5000};
     std::string source; ///< Where the settings came from, for messages: `edw.ini` or `environment`.
 };
 
@@ -43,22 +46,24 @@ using Environment = std::function<std::optional<std::string>(const std::string& 
 [[nodiscard]] Environment process_environment();
 
 /// Loads settings from the INI file `file`, then applies the environment (see parse_settings).
-/// An empty `file` means `./edw.ini` when it exists, else the environment alone, which must then
-/// give EDW_URL and EDW_DB. Throws ConfigError when a given file cannot be read ("cannot read
-/// <file>: <reason>") and as parse_settings does.
+/// An empty `file` means `./edw.ini` when it exists, else the environment alone. Throws ConfigError
+/// when a given file cannot be read ("cannot read <file>: <reason>") and as parse_settings does.
 [[nodiscard]] Settings load_settings(const std::filesystem::path& file, const Environment& env);
 
 /// Reads settings from INI text in Python ConfigParser syntax, then applies the environment.
 ///
 /// The keys live in `[database]` (url, name, username, password, auth, ca_file, verify_tls,
-/// design, view, timeout_ms, heartbeat_ms) or in the legacy `[Cloudant]` of the original EDELWEISS
-/// scripts (server, dbname, username, password, viewname); `[database]` wins key by key, and other
-/// sections are ignored. Credentials in the URL count unless username or password are given. The
-/// variables EDW_URL, EDW_DB, EDW_USERNAME, EDW_PASSWORD, EDW_AUTH and EDW_CA_FILE win over the
-/// text; one set to "" counts as unset. `source` names the text in messages and in Settings.
-/// Throws ConfigError with one line naming the source, the line or the section and key, and never
-/// the password: a malformed line, an unknown or repeated key, a bad value, no known section, or
-/// no server URL or database name.
+/// design, view, timeout_ms, heartbeat_ms, js_timeout_ms) or in the legacy `[Cloudant]` of the
+/// original EDELWEISS scripts (server, dbname, username, password, viewname); `[database]` wins key
+/// by key, and other sections are ignored. Credentials in the URL count unless username or password
+/// are given. The variables EDW_URL, EDW_DB, EDW_USERNAME, EDW_PASSWORD, EDW_AUTH and EDW_CA_FILE
+/// win over the text; one set to "" counts as unset. `source` names the text in messages and in
+/// Settings. Throws ConfigError with one line naming the source, the line or the section and key,
+/// and never the password: a malformed line, an unknown or repeated key, a bad value, no known
+/// section, or a server URL without a database name.
+///
+/// With no URL at all, the database is the embedded store `file:edw-data/<name>.db`, the name
+/// being `edw` when none is given either.
 [[nodiscard]] Settings parse_settings(std::string_view ini_text, const std::string& source,
                                       const Environment& env);
 

@@ -252,10 +252,17 @@ TEST_CASE("a missing database name is refused naming the key")
           "edw.ini: [Cloudant] dbname: missing (the database name)");
 }
 
-TEST_CASE("a missing server URL is refused naming the key")
+TEST_CASE("with no server URL the embedded store is used, in a file named after the database")
 {
-    CHECK(error_of("[database]\nname = db\n") ==
-          "edw.ini: [database] url: missing (the server URL)");
+    const auto named = parse("[database]\nname = db\n");
+    CHECK(named.server.is_file());
+    CHECK(named.server.str() == "file:edw-data/db.db");
+    CHECK(named.database == "db");
+    const auto unnamed = parse("[database]\nheartbeat_ms = 500\n");
+    CHECK(unnamed.server.str() == "file:edw-data/edw.db");
+    CHECK(unnamed.database == "edw");
+    CHECK(error_of("[database]\nname = Bad\n").find("not a CouchDB database name") !=
+          std::string::npos);
 }
 
 TEST_CASE("a malformed line is refused with its number and without its text")
@@ -380,7 +387,7 @@ TEST_CASE("without a file, ./edw.ini is read when it exists")
     CHECK(settings.source == "edw.ini");
 }
 
-TEST_CASE("without a file or ./edw.ini, the environment alone must give EDW_URL and EDW_DB")
+TEST_CASE("without a file or ./edw.ini, the environment alone gives the settings")
 {
     const TemporaryDirectory directory;
     const WorkingDirectory working_directory(directory.path());
@@ -392,10 +399,10 @@ TEST_CASE("without a file or ./edw.ini, the environment alone must give EDW_URL 
     CHECK(settings.password == "p");
     CHECK(settings.source == "environment");
 
-    CHECK_THROWS_WITH_AS(
-        edw::load_settings({}, fake_environment({{"EDW_DB", "edelweiss"}})),
-        "environment: EDW_URL is not set and there is no ./edw.ini (the server URL)",
-        edw::ConfigError);
+    // No URL anywhere: the embedded store.
+    CHECK(edw::load_settings({}, fake_environment({{"EDW_DB", "edelweiss"}})).server.str() ==
+          "file:edw-data/edelweiss.db");
+    CHECK(edw::load_settings({}, fake_environment({})).server.str() == "file:edw-data/edw.db");
     CHECK_THROWS_WITH_AS(edw::load_settings({}, fake_environment({{"EDW_URL", "http://h"}})),
                          doctest::Contains("EDW_DB is not set"), edw::ConfigError);
 }
