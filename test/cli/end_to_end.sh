@@ -1,10 +1,16 @@
 # The EDELWEISS pipeline end to end: design push, 200 docs, both listeners as separate processes
 # (one of them killed and restarted half-way), then every doc has exactly
 # [move_to_sps, signal_processing] and no step was recorded twice.
+# Usage: end_to_end.sh [server|embedded]  (default server: the test server; embedded: a store file)
 . "$(dirname "$0")/lib.sh"
 
+backend=${1:-server}
 db=edw-cli-e2e
-write_config $db
+if [ "$backend" = embedded ]; then
+    write_embedded_config $db
+else
+    write_config $db
+fi
 "$edw" db delete --yes >/dev/null 2>&1
 expect_status 0 "$edw" db create
 expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
@@ -47,7 +53,7 @@ status_analysis1=$?
 grep -q "catch-up" analysis1.log && ok "the restarted listener caught up" || fail "no catch-up in the log"
 
 # Every doc: exactly two entries, in order, each step once (node came with the test server).
-all_docs $db >docs.json
+if [ "$backend" = embedded ]; then embedded_all_docs $db >docs.json; else all_docs $db >docs.json; fi
 verdict=$(node -e '
     const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
         .filter((row) => !row.id.startsWith("_design/"));

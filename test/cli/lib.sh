@@ -30,6 +30,28 @@ heartbeat_ms = 1000
 INI
 }
 
+# write_embedded_config DB: an edw.ini for the embedded store edw-data/DB.db in the scratch folder.
+write_embedded_config() {
+    cat >edw.ini <<INI
+[database]
+url = file:edw-data/$1.db
+name = $1
+heartbeat_ms = 1000
+INI
+}
+
+# embedded_all_docs DB: the live docs of embedded store DB, shaped as _all_docs?include_docs=true.
+embedded_all_docs() {
+    sqlite3 -json "edw-data/$1.db" "SELECT id, body FROM docs WHERE deleted = 0" |
+        node -e '
+            let s = "";
+            process.stdin.on("data", (d) => (s += d)).on("end", () => {
+                const rows = (s.trim() ? JSON.parse(s) : []).map((r) =>
+                    ({ id: r.id, doc: Object.assign({ _id: r.id }, JSON.parse(r.body)) }));
+                console.log(JSON.stringify({ rows }));
+            });'
+}
+
 # expect_status N COMMAND...: runs COMMAND, keeps its output in $out, checks its exit status.
 expect_status() {
     local want=$1

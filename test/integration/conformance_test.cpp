@@ -1,7 +1,6 @@
 // Database behaviour that every backend must share, run against each of them: the live test
 // server and the embedded store.
-#include "sqlite_database.hpp"
-#include "test_server.hpp"
+#include "conformance.hpp"
 
 #include <edw/error.hpp>
 
@@ -12,55 +11,11 @@
 
 TEST_SUITE_BEGIN("conformance");
 
-namespace {
-
-struct Backend {
-    const char* name;
-    std::unique_ptr<edw::Database> (*make)(const std::string& database);
-    /// Set when the backend is known to differ from CouchDB 3 here, with the reason.
-    const char* no_last_seq_after_limit;
-};
-
-std::unique_ptr<edw::Database> embedded(const std::string& database)
-{
-    const auto path =
-        std::filesystem::temp_directory_path() / "edw-conformance" / (database + ".db");
-    auto store = std::make_unique<edw::SqliteDatabase>(path);
-    if (std::filesystem::exists(path)) {
-        store->destroy();
-    }
-    store->create();
-    return store;
-}
-
-const Backend backends[] = {
-    {"server", fresh_database,
-     "pouchdb-server 4.2.0 ends a limited continuous feed without the last_seq line CouchDB "
-     "sends (see test/data/pouchdb-server-4.2.0/changes-continuous-limit.http)"},
-    {"embedded", embedded, nullptr}};
-
-struct Rows final : edw::ChangesHandler {
-    std::vector<edw::Change> changes;
-    void on_change(edw::Change&& change) override { changes.push_back(std::move(change)); }
-};
-
-std::vector<edw::Change> read_feed(edw::Database& db, edw::ChangesQuery query,
-                                   std::optional<edw::FeedEnd>* end = nullptr)
-{
-    Rows rows;
-    auto got = db.changes(query, rows);
-    if (end != nullptr) {
-        *end = got;
-    }
-    return rows.changes;
-}
-
-} // namespace
-
 TEST_CASE("revisions: N-hash, 409 on a stale or missing rev, create over a live doc refused")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-revs");
         const auto first = db->save({{"_id", "a"}, {"n", 1}});
         REQUIRE(first.status == edw::SaveStatus::ok);
@@ -80,7 +35,8 @@ TEST_CASE("revisions: N-hash, 409 on a stale or missing rev, create over a live 
 TEST_CASE("a deleted doc is gone for get, stays in the feed as a tombstone, and can be recreated")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-delete");
         const auto saved = db->save({{"_id", "a"}, {"n", 1}});
         const auto removed = db->remove("a", saved.rev);
@@ -101,7 +57,8 @@ TEST_CASE("a deleted doc is gone for get, stays in the feed as a tombstone, and 
 TEST_CASE("bulk writes answer per doc, in order")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-bulk");
         db->save({{"_id", "b"}});
         const auto results = db->bulk_save({{{"_id", "a"}}, {{"_id", "b"}}, {{"_id", "c"}}});
@@ -116,7 +73,8 @@ TEST_CASE("bulk writes answer per doc, in order")
 TEST_CASE("_all_docs orders ids and honours ranges, limits, descending and keys")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-alldocs");
         db->bulk_save({{{"_id", "b"}}, {{"_id", "a"}}, {{"_id", "d"}}, {{"_id", "c"}}});
         const auto ids = [](const edw::ViewResult& result) {
@@ -150,7 +108,8 @@ TEST_CASE("_all_docs orders ids and honours ranges, limits, descending and keys"
 TEST_CASE("_local docs are rev-checked and stay out of the feed and the doc count")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-local");
         const auto saved = db->save({{"_id", "_local/checkpoint"}, {"seq", 1}});
         REQUIRE(saved.status == edw::SaveStatus::ok);
@@ -166,7 +125,8 @@ TEST_CASE("_local docs are rev-checked and stay out of the feed and the doc coun
 TEST_CASE("the normal feed gives each doc's latest change once, with since, limit and doc_ids")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-feed");
         const auto a = db->save({{"_id", "a"}});
         db->save({{"_id", "b"}});
@@ -200,7 +160,8 @@ TEST_CASE("the normal feed gives each doc's latest change once, with since, limi
 TEST_CASE("a longpoll waits for the next write and answers with it")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
         auto db = backend.make("edw-conf-longpoll");
         db->save({{"_id", "before"}});
         edw::ChangesQuery query;
@@ -220,9 +181,9 @@ TEST_CASE("a longpoll waits for the next write and answers with it")
 TEST_CASE("a continuous feed with a limit ends with a last_seq after that many rows")
 {
     for (const auto& backend : backends) {
-        CAPTURE(backend.name);
-        if (backend.no_last_seq_after_limit != nullptr) {
-            MESSAGE("skipped on " << backend.name << ": " << backend.no_last_seq_after_limit);
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        if (skipped(backend, backend.no_last_seq_after_limit)) {
             continue;
         }
         auto db = backend.make("edw-conf-continuous");

@@ -5,11 +5,16 @@
 
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -118,6 +123,166 @@ TEST_CASE("a missing store is a not-found error, as a missing database is on a s
     } catch (const edw::HttpError& error) {
         CHECK(error.is_not_found());
     }
+}
+
+TEST_CASE("kill -9 in the middle of bulk writes, 20 times: nothing acknowledged is lost")
+{
+    const auto path = fresh_path("killed.db");
+    edw::SqliteDatabase(path).create();
+    std::mt19937 random(20261130);
+    for (int round = 0; round < 20; ++round) {
+        CAPTURE(round);
+        int output[2];
+        REQUIRE(pipe(output) == 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+        posix_spawn_file_actions_addclose(&actions, output[0]);
+        const std::string prefix = "r" + std::to_string(round);
+        std::vector<char*> argv{const_cast<char*>(EDW_STORE_WRITER),
+                                const_cast<char*>(path.c_str()), const_cast<char*>(prefix.c_str()),
+                                nullptr};
+        pid_t writer = 0;
+        REQUIRE(posix_spawn(&writer, EDW_STORE_WRITER, &actions, nullptr, argv.data(), environ) ==
+                0);
+        posix_spawn_file_actions_destroy(&actions);
+        close(output[1]);
+        // Killed at a random moment: most land inside a bulk write, which takes most of the time.
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::uniform_int_distribution(30, 250)(random)));
+        kill(writer, SIGKILL);
+        int status = 0;
+        waitpid(writer, &status, 0);
+        CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+        std::string acknowledged;
+        char bytes[4096];
+        for (ssize_t got; (got = read(output[0], bytes, sizeof bytes)) > 0;) {
+            acknowledged.append(bytes, static_cast<std::size_t>(got));
+        }
+        close(output[0]);
+
+        // Each complete line is a batch the writer was told was stored.
+        int last_batch = -1;
+        std::string last_rev;
+        std::istringstream lines(acknowledged);
+        for (std::string line; std::getline(lines, line);) {
+            if (lines.eof()) {
+                break; // a line cut by the kill was not acknowledged in full
+            }
+            std::istringstream fields(line);
+            fields >> last_batch >> last_rev;
+        }
+        REQUIRE(last_batch >= 0); // the writer got some work done before the kill
+        edw::SqliteDatabase store(path);
+        REQUIRE_NOTHROW(store.info());
+        for (int batch = 0; batch <= last_batch; ++batch) {
+            for (int i = 0; i < 50; i += 7) {
+                CHECK(store.get(prefix + "-" + std::to_string(batch * 50 + i)).has_value());
+            }
+        }
+        CHECK(store.get(prefix + "-" + std::to_string(last_batch * 50 + 49)).has_value());
+        const auto counter = store.get(prefix + "-counter");
+        REQUIRE(counter.has_value());
+        // The kill may have come after a commit and before its acknowledgement, never before.
+        CHECK((*counter)["batch"].get<int>() >= last_batch);
+        CHECK((*counter)["batch"].get<int>() <= last_batch + 1);
+        if ((*counter)["batch"] == last_batch) {
+            CHECK((*counter)["_rev"] == last_rev);
+        }
+    }
+    const std::string check =
+        "sqlite3 " + path.string() + " 'PRAGMA integrity_check' | grep -qx ok";
+    if (std::system("command -v sqlite3 >/dev/null") == 0) {
+        CHECK(std::system(check.c_str()) == 0);
+    }
+}
+
+TEST_CASE("a full disk fails the write with a clear error and leaves the store consistent")
+{
+    const auto directory = std::filesystem::temp_directory_path() / "edw-full-disk";
+    std::filesystem::create_directories(directory);
+    umount(directory.c_str());
+    if (mount("tmpfs", directory.c_str(), "tmpfs", 0, "size=2m") != 0) {
+        MESSAGE("skipped: cannot mount a small tmpfs to fill (" << std::strerror(errno)
+                                                                << "); this needs root");
+        return;
+    }
+    struct Unmount {
+        std::filesystem::path at;
+        ~Unmount() { umount2(at.c_str(), MNT_DETACH); }
+    } unmount{directory};
+    // Room set aside, to be given back once the disk is full.
+    const auto reserve = directory / "reserve";
+    {
+        std::ofstream out(reserve, std::ios::binary);
+        out << std::string(512 * 1024, 'r');
+    }
+    const auto path = directory / "full.db";
+    edw::SqliteDatabase store(path);
+    store.create();
+    const std::string payload(20000, 'x');
+    int stored = 0;
+    std::string failure;
+    for (; stored < 1000; ++stored) {
+        try {
+            store.save({{"_id", "doc-" + std::to_string(stored)}, {"payload", payload}});
+        } catch (const edw::StoreError& error) {
+            failure = error.what();
+            break;
+        }
+    }
+    REQUIRE(stored < 1000);
+    CHECK(failure.find("the disk is full") != std::string::npos);
+    CHECK(failure.find(path.string()) != std::string::npos);
+    // Every acknowledged doc is there, the failed one is not half there, and after space is
+    // freed the store takes writes again.
+    for (int i = 0; i < stored; ++i) {
+        CHECK(store.get("doc-" + std::to_string(i)).has_value());
+    }
+    CHECK_FALSE(store.get("doc-" + std::to_string(stored)).has_value());
+    CHECK(store.info()["doc_count"] == stored);
+    std::filesystem::remove(reserve);
+    store.save({{"_id", "small"}});
+    CHECK(store.get("small").has_value());
+}
+
+TEST_CASE("a design function that runs too long is stopped with an error, and the next call works")
+{
+    const auto path = fresh_path("slow.db");
+    edw::SqliteDatabase store(path, std::chrono::milliseconds(300));
+    store.create();
+    store.save({{"_id", "_design/slow"},
+                {"views",
+                 {{"loops", {{"map", "function (doc) { if (doc.loop) { while (true) {} } }"}}},
+                  {"fine", {{"map", "function (doc) { emit(doc._id, null); }"}}}}}});
+    store.save({{"_id", "a"}, {"loop", true}});
+    CHECK_THROWS_WITH_AS(store.query("slow", "fine", {}),
+                         doctest::Contains("ran longer than 300 ms on doc a"), edw::StoreError);
+    const auto doc = store.get("a");
+    store.save({{"_id", "a"}, {"_rev", (*doc)["_rev"]}, {"loop", false}});
+    CHECK(store.query("slow", "fine", {}).rows.size() == 1);
+}
+
+TEST_CASE("a store of format 1 gains view tables when opened")
+{
+    const auto path = fresh_path("format1.db");
+    {
+        edw::SqliteDatabase store(path);
+        store.create();
+        store.save({{"_id", "a"}, {"k", 1}});
+    }
+    const std::string downgrade =
+        "sqlite3 " + path.string() +
+        " \"DROP TABLE view_rows; DROP TABLE view_indexes; UPDATE meta SET value = '1' WHERE key "
+        "= 'format'\"";
+    if (std::system(downgrade.c_str()) != 0) {
+        MESSAGE("skipped: the sqlite3 command-line tool is not installed");
+        return;
+    }
+    edw::SqliteDatabase store(path);
+    store.save(
+        {{"_id", "_design/d"}, {"views", {{"v", {{"map", "function (doc) { emit(doc.k); }"}}}}}});
+    CHECK(store.query("d", "v", {}).rows.size() == 1);
 }
 
 TEST_SUITE_END();
