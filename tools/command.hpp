@@ -24,5 +24,6 @@ void add_db_commands(CLI::App& app, const GlobalOptions& global, Action& action)
 void add_design_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_metadata_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_status_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 } // namespace edw::tools

@@ -1,0 +1,61 @@
+// edw doc: print documents, whichever backend holds them; the embedded store has no web UI.
+#include "command.hpp"
+
+#include <edw/open_database.hpp>
+
+#include <iostream>
+#include <memory>
+
+namespace edw::tools {
+
+void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action)
+{
+    auto* doc = app.add_subcommand("doc", "Read documents");
+    doc->require_subcommand(1);
+    doc->fallthrough();
+
+    auto* get = doc->add_subcommand("get", "Print a document as JSON (exit 1 when it is missing)");
+    get->fallthrough();
+    auto id = std::make_shared<std::string>();
+    get->add_option("id", *id, "Document id, _design/ and _local/ ones included")->required();
+    get->callback([&action, &global, id] {
+        action = [&global, id] {
+            const auto database = open_database(load_tool_settings(global));
+            const auto found = database->get(*id);
+            if (!found) {
+                std::cerr << "edw: no document " << *id << " in " << database->describe() << "\n";
+                return 1;
+            }
+            std::cout << found->dump(2) << "\n";
+            return 0;
+        };
+    });
+
+    auto* all = doc->add_subcommand(
+        "all", "Print every document as _all_docs?include_docs=true would, one JSON object");
+    all->fallthrough();
+    auto start = std::make_shared<std::string>();
+    all->add_option("--start", *start, "Only ids from this one on, in id order");
+    all->callback([&action, &global, start] {
+        action = [&global, start] {
+            const auto database = open_database(load_tool_settings(global));
+            ViewQuery query;
+            query.include_docs = true;
+            if (!start->empty()) {
+                query.startkey = *start;
+            }
+            const auto result = database->all_docs(query);
+            nlohmann::json rows = nlohmann::json::array();
+            for (const auto& row : result.rows) {
+                rows.push_back({{"id", row.id}, {"doc", row.doc.value_or(nullptr)}});
+            }
+            std::cout << nlohmann::json{{"total_rows", result.total_rows.value_or(0)},
+                                        {"rows", std::move(rows)}}
+                             .dump()
+                      << "\n";
+            return 0;
+        };
+    });
+}
+
+} // namespace edw::tools
