@@ -24,7 +24,16 @@ int exit_status_for(const std::exception& error) noexcept
         return exit_io;
     }
     if (const auto* http = dynamic_cast<const HttpError*>(&error)) {
-        return http->is_unauthorized() || http->is_forbidden() ? exit_no_permission : exit_protocol;
+        if (http->is_unauthorized() || http->is_forbidden()) {
+            return exit_no_permission;
+        }
+        // The server refused what we sent as bad data (a design doc that does not compile, a
+        // doc it will not store): the input must change, not the connection.
+        if (http->error() == "compilation_error" || http->error() == "invalid_design_doc" ||
+            http->error() == "doc_validation") {
+            return exit_data;
+        }
+        return exit_protocol;
     }
     return exit_failure;
 }

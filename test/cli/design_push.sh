@@ -23,4 +23,16 @@ expect_output "updated _design/process (rev 3-"
 
 expect_status 2 "$edw" design push no-such-folder
 expect_output "no-such-folder"
+
+# The embedded store compiles a design doc when it is written: JavaScript that the syntax check
+# lets through but the engine cannot compile is refused with the engine's reason, and nothing is
+# stored.
+write_embedded_config edw-cli-design
+expect_status 0 "$edw" db create
+printf 'function (doc) {\n  emit(doc._id, doc.x +* 2);\n}\n' >process/views/status/map.js
+expect_status 65 "$edw" design push process
+expect_output "compilation_error: views.status.map does not compile: SyntaxError"
+expect_status 1 "$edw" doc get _design/process
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+expect_output "created _design/process (rev 1-"
 finish
