@@ -170,9 +170,10 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
     const auto started = Clock::now();
     auto last_beat = started;
     // A writer's last WAL write comes just before its commit is published in shared memory, which
-    // no inotify event reports. So for a short while after a wake-up, look again every few
-    // milliseconds even without a new event.
-    std::optional<Clock::time_point> woken_at;
+    // no inotify event reports. So after a wake-up that found nothing new, look again after 1, 2,
+    // 4 ... 128 ms even without a new event: eight reads in a quarter of a second, then none until
+    // the next write.
+    std::chrono::milliseconds recheck{0};
     std::uint64_t delivered = 0;
     for (;;) {
         std::int64_t pending = 0;
@@ -277,12 +278,15 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
                 handler.on_activity(); // the embedded feed's heartbeat: it is alive
                 last_beat = now;
             }
-            const bool settling = woken_at && now - *woken_at < std::chrono::milliseconds(250);
-            if (watch->wait(std::chrono::milliseconds(settling ? 5 : 100))) {
-                woken_at = Clock::now();
+            const bool settling = recheck.count() > 0;
+            if (watch->wait(settling ? recheck : std::chrono::milliseconds(100))) {
+                recheck = std::chrono::milliseconds(1);
                 break;
             }
             if (settling) {
+                recheck = recheck * 2 > std::chrono::milliseconds(128)
+                              ? std::chrono::milliseconds(0)
+                              : recheck * 2;
                 break;
             }
         }
