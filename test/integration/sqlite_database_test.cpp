@@ -147,15 +147,23 @@ TEST_CASE("kill -9 in the middle of bulk writes, 20 times: nothing acknowledged 
                 0);
         posix_spawn_file_actions_destroy(&actions);
         close(output[1]);
-        // Killed at a random moment: most land inside a bulk write, which takes most of the time.
+        // Once the writer has acknowledged its first batch, it is killed at a random moment:
+        // most land inside a bulk write, which is where it spends its time.
+        std::string acknowledged;
+        char bytes[4096];
+        while (acknowledged.find('\n') == std::string::npos) {
+            const auto got = read(output[0], bytes, sizeof bytes);
+            if (got <= 0) {
+                break;
+            }
+            acknowledged.append(bytes, static_cast<std::size_t>(got));
+        }
         std::this_thread::sleep_for(
-            std::chrono::milliseconds(std::uniform_int_distribution(30, 250)(random)));
+            std::chrono::milliseconds(std::uniform_int_distribution(0, 150)(random)));
         kill(writer, SIGKILL);
         int status = 0;
         waitpid(writer, &status, 0);
         CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
-        std::string acknowledged;
-        char bytes[4096];
         for (ssize_t got; (got = read(output[0], bytes, sizeof bytes)) > 0;) {
             acknowledged.append(bytes, static_cast<std::size_t>(got));
         }
