@@ -288,6 +288,11 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
         .bind(3, static_cast<std::int64_t>(deleting ? 1 : 0))
         .bind(4, deleting ? std::string("{}") : text)
         .run();
+    if (deleting && result.id.rfind("_design/", 0) == 0) {
+        // A deleted design doc's indexes would never be read again; CouchDB's view cleanup.
+        connection.statement("DELETE FROM view_rows WHERE ddoc = ?").bind(1, result.id).run();
+        connection.statement("DELETE FROM view_indexes WHERE ddoc = ?").bind(1, result.id).run();
+    }
     return result;
 }
 

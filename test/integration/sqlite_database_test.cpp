@@ -271,6 +271,26 @@ TEST_CASE("a design function that runs too long is stopped with an error, and th
     CHECK(store.query("slow", "fine", {}).rows.size() == 1);
 }
 
+TEST_CASE("deleting a design doc drops its view index")
+{
+    const auto path = fresh_path("ddoc-cleanup.db");
+    edw::SqliteDatabase store(path);
+    store.create();
+    const auto design = store.save(
+        {{"_id", "_design/d"}, {"views", {{"v", {{"map", "function (doc) { emit(doc._id); }"}}}}}});
+    store.bulk_save({{{"_id", "a"}}, {{"_id", "b"}}});
+    CHECK(store.query("d", "v", {}).rows.size() == 2);
+    const auto index_is_empty = [&] {
+        const std::string command =
+            "test \"$(sqlite3 " + path.string() + " 'SELECT COUNT(*) FROM view_rows')\" = 0";
+        return std::system(command.c_str()) == 0;
+    };
+    CHECK_FALSE(index_is_empty());
+    store.remove("_design/d", design.rev);
+    CHECK(index_is_empty());
+    CHECK_THROWS_AS(store.query("d", "v", {}), edw::HttpError);
+}
+
 TEST_CASE("a store of format 1 gains view tables when opened")
 {
     const auto path = fresh_path("format1.db");
