@@ -38,6 +38,7 @@ struct ListenerCommandLine {
     std::string log_level = "info";
     std::string lock_dir;
     std::size_t batch_size = 200;
+    std::string shard;
 };
 
 // Closes a file descriptor on every path out.
@@ -211,6 +212,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     app.add_option("--log-file", options.log_file, "Append log lines here (default stderr)");
     app.add_option("--log-level", options.log_level, "debug, info, warning or error")
         ->capture_default_str();
+    app.add_option("--shard", options.shard,
+                   "K/N: take only share K of N of the step's docs (by a hash of _id), so that N "
+                   "workers split a step with no claim writes");
     app.add_option("--lock-dir", options.lock_dir,
                    "Directory of the lock files (default $XDG_RUNTIME_DIR or /tmp)");
     try {
@@ -229,6 +233,14 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         }
         const Settings settings = load_settings(options.config, process_environment());
         RunnerOptions runner;
+        if (!options.shard.empty()) {
+            runner.shard = Shard::parse(options.shard);
+            // Each share keeps its own checkpoint and lock: shares follow the feed apart.
+            if (!runner.shard.is_whole()) {
+                options.name += "-shard-" + std::to_string(runner.shard.index()) + "-of-" +
+                                std::to_string(runner.shard.count());
+            }
+        }
         runner.listener = options.name;
         runner.design = settings.design;
         runner.view = settings.view;
@@ -269,7 +281,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         const auto database = open_database(settings);
         const Step step = spec.make_step();
         log_info("starting step " + step.name + " on " + database->describe() + " with " +
-                 std::to_string(options.jobs) + " jobs");
+                 std::to_string(options.jobs) + " jobs" +
+                 (runner.shard.is_whole() ? std::string()
+                                          : ", share " + runner.shard.str() + " of its docs"));
         StepRunner runner_instance(*database, step, runner);
         try {
             runner_instance.run(stop.get_token());

@@ -249,7 +249,7 @@ private:
     void dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
     {
         const std::string id = doc_id(doc);
-        const bool waiting = is_waiting_at(doc, m_step.follows);
+        const bool waiting = is_waiting_at(doc, m_step.follows) && m_options.shard.owns(id);
         bool busy = false;
         if (waiting) {
             const std::lock_guard lock(m_in_flight_mutex);

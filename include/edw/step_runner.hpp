@@ -3,6 +3,7 @@
 
 #include <edw/database.hpp>
 #include <edw/seq.hpp>
+#include <edw/shard.hpp>
 #include <edw/step.hpp>
 
 #include <atomic>
@@ -34,6 +35,8 @@ struct RunnerOptions {
     std::size_t catch_up_page = 500; ///< View rows read per catch-up request.
     std::chrono::milliseconds heartbeat{10000};
     std::chrono::milliseconds checkpoint_interval{1000};
+    /// This worker's share of the step's docs; the others are left to the other shares' workers.
+    Shard shard;
 };
 
 /// Counters of what a runner did, for logs, tests and status pages.

@@ -217,4 +217,38 @@ TEST_CASE("catch-up reads page after page while handled docs leave the view, mis
     CHECK(runner.counts().recorded == 97);
 }
 
+TEST_CASE("four workers splitting a step by shard do each doc once, and each does its share")
+{
+    auto db = fresh_database("edw-it-shards");
+    push_process_design(*db);
+    db->bulk_save(docs("ma22a000", 0, 200)); // a backlog for the catch-up
+    CountingStep counting;
+    std::vector<std::unique_ptr<edw::StepRunner>> runners;
+    std::vector<std::jthread> threads;
+    for (unsigned k = 1; k <= 4; ++k) {
+        auto options = fast_options("newfiles-shard-" + std::to_string(k));
+        options.shard = edw::Shard(k, 4);
+        runners.push_back(std::make_unique<edw::StepRunner>(*db, counting.step(), options));
+        threads.emplace_back(
+            [runner = runners.back().get()](std::stop_token stop) { runner->run(stop); });
+    }
+    db->bulk_save(docs("ma22a001", 0, 200)); // and more from the feed
+    CHECK(wait_for_step(*db, "move_to_sps", 400));
+    for (auto& thread : threads) {
+        thread.request_stop();
+    }
+    threads.clear();
+    long total = 0;
+    for (const auto& runner : runners) {
+        CHECK(runner->counts().recorded > 50); // about 100 each
+        CHECK(runner->counts().conflicts == 0);
+        total += runner->counts().recorded;
+    }
+    CHECK(total == 400);
+    CHECK(counting.runs.size() == 400);
+    for (const auto& [id, count] : counting.runs) {
+        CHECK_MESSAGE(count == 1, id);
+    }
+}
+
 TEST_SUITE_END();
