@@ -39,6 +39,9 @@ struct ListenerCommandLine {
     std::string lock_dir;
     std::size_t batch_size = 200;
     std::string shard;
+    int max_attempts = 5;
+    double retry_delay = 10;
+    double retry_max_delay = 600;
 };
 
 // Closes a file descriptor on every path out.
@@ -215,6 +218,18 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     app.add_option("--shard", options.shard,
                    "K/N: take only share K of N of the step's docs (by a hash of _id), so that N "
                    "workers split a step with no claim writes");
+    app.add_option("--max-attempts", options.max_attempts,
+                   "Attempts per doc before a failing doc is parked as status \"failed:<step>\"")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    app.add_option("--retry-delay", options.retry_delay,
+                   "Seconds before the first retry of a failed doc; doubles per attempt")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->capture_default_str();
+    app.add_option("--retry-max-delay", options.retry_max_delay,
+                   "Longest wait between two attempts, in seconds")
+        ->check(CLI::Range(0.0, 604800.0))
+        ->capture_default_str();
     app.add_option("--lock-dir", options.lock_dir,
                    "Directory of the lock files (default $XDG_RUNTIME_DIR or /tmp)");
     try {
@@ -241,6 +256,11 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
                                 std::to_string(runner.shard.count());
             }
         }
+        runner.retry.max_attempts = options.max_attempts;
+        runner.retry.first_delay =
+            std::chrono::milliseconds(static_cast<long>(options.retry_delay * 1000));
+        runner.retry.max_delay =
+            std::chrono::milliseconds(static_cast<long>(options.retry_max_delay * 1000));
         runner.listener = options.name;
         runner.design = settings.design;
         runner.view = settings.view;

@@ -7,7 +7,10 @@
 #include <edw/checkpoint_tracker.hpp>
 #include <edw/error.hpp>
 #include <edw/log.hpp>
+#include <edw/retry_schedule.hpp>
 #include <edw/utc_time.hpp>
+
+#include <unistd.h>
 
 #include <deque>
 #include <exception>
@@ -33,9 +36,18 @@ struct Work {
 struct Outcome {
     std::string id;
     std::optional<CheckpointTracker::Ticket> ticket;
-    std::optional<nlohmann::json> updated; ///< The doc with the new entry; empty on failure.
-    nlohmann::json entry;                  ///< The entry alone, to re-apply after a 409.
+    /// The doc with the new entry, or with the failure recorded.
+    std::optional<nlohmann::json> updated;
+    nlohmann::json entry;           ///< The entry alone, to re-apply after a 409.
+    std::optional<Failure> failure; ///< Set when the callback threw.
 };
+
+std::string this_worker(const std::string& listener)
+{
+    char host[256] = "unknown-host";
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host) + ":" + std::to_string(::getpid()) + "/" + listener;
+}
 
 std::string doc_id(const nlohmann::json& doc)
 {
@@ -53,7 +65,12 @@ public:
         , m_options(std::move(options))
         , m_work(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4)
         , m_outcomes(std::max<std::size_t>(m_options.batch_size * 2, 16))
-    {}
+    {
+        if (m_options.worker.empty()) {
+            m_options.worker = this_worker(m_options.listener);
+        }
+        m_retries.emplace([this](const std::string& id) { retry_now(id); });
+    }
 
     void run(std::stop_token outside_stop)
     {
@@ -266,6 +283,19 @@ private:
             }
             return;
         }
+        // A doc whose last attempt failed waits for its retry time, also across restarts: the
+        // time is on the doc.
+        if (const auto at = retry_at(doc, m_step.name)) {
+            {
+                const std::lock_guard lock(m_in_flight_mutex);
+                m_in_flight.erase(id);
+            }
+            m_retries->schedule(id, parse_iso8601(*at).value_or(RetrySchedule::Clock::now()));
+            if (ticket) {
+                m_tracker.finish(*ticket);
+            }
+            return;
+        }
         if (!m_work.push(Work{std::move(doc), ticket})) {
             release(id, ticket, false); // shutting down: leave it for the next start
         }
@@ -318,22 +348,28 @@ private:
         }
         m_outcomes.close();
         m_writer.join();
+        m_retries.reset(); // docs waiting for a retry are found again at the next start
     }
 
     void work()
     {
         while (auto item = m_work.pop()) {
             const std::string id = doc_id(item->doc);
-            Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json()};
+            Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt};
             try {
                 const auto result = m_step.run(item->doc);
-                outcome.entry = result;
-                outcome.updated =
-                    append_step(std::move(item->doc), m_step.name, result, utc_now_iso8601());
+                outcome.updated = append_step(item->doc, m_step.name, result, utc_now_iso8601());
                 outcome.entry = outcome.updated->at("process").back();
             } catch (const std::exception& error) {
+                // Wrong input (a missing field, a bad type) lands here too: a failure of this
+                // doc, recorded on it, never the end of the daemon.
                 ++m_counts.failed;
-                log_error("step " + m_step.name + " failed on doc " + id + ": " + error.what());
+                outcome.failure = Failure{.step = m_step.name,
+                                          .worker = m_options.worker,
+                                          .message = error.what(),
+                                          .detail = {}};
+                outcome.updated = record_failure(std::move(item->doc), *outcome.failure,
+                                                 std::chrono::system_clock::now(), m_options.retry);
             }
             m_outcomes.push(std::move(outcome));
         }
@@ -398,7 +434,6 @@ private:
                 docs.push_back(std::move(*outcome.updated));
                 writing.push_back(&outcome);
             } else {
-                // A failed callback: the doc stays at its step and is tried at the next start.
                 release(outcome.id, outcome.ticket, true);
             }
         }
@@ -410,7 +445,10 @@ private:
         for (std::size_t i = 0; i < results.size(); ++i) {
             Outcome& outcome = *writing[i];
             const auto& result = results[i];
-            if (result.ok()) {
+            if (result.ok() && outcome.failure) {
+                remember_replaced(outcome.id, docs[i].value("_rev", ""));
+                after_failure_recorded(outcome.id, docs[i]);
+            } else if (result.ok()) {
                 ++m_counts.recorded;
                 remember_replaced(outcome.id, docs[i].value("_rev", ""));
                 log_debug("recorded " + m_step.name + " on doc " + outcome.id);
@@ -433,9 +471,47 @@ private:
             release(outcome.id, outcome.ticket, true);
         }
         const long recorded = m_counts.recorded - recorded_before;
-        log_info("recorded " + m_step.name + " on " + std::to_string(recorded) + " of " +
-                 std::to_string(docs.size()) + (docs.size() == 1 ? " doc (" : " docs (") +
-                 writing.front()->id + (docs.size() == 1 ? ")" : ", ...)"));
+        if (recorded > 0) {
+            log_info("recorded " + m_step.name + " on " + std::to_string(recorded) + " of " +
+                     std::to_string(docs.size()) + (docs.size() == 1 ? " doc (" : " docs (") +
+                     writing.front()->id + (docs.size() == 1 ? ")" : ", ...)"));
+        }
+    }
+
+    // The failure is on the doc: say so, and come back to it when its retry time has come.
+    void after_failure_recorded(const std::string& id, const nlohmann::json& doc)
+    {
+        const auto& entry = doc[failures_field].back();
+        const std::string attempts = std::to_string(entry.value("attempt", 0)) + " of " +
+                                     std::to_string(m_options.retry.max_attempts);
+        if (entry.value("parked", false)) {
+            ++m_counts.parked;
+            log_error("step " + m_step.name + " failed on doc " + id + " (attempt " + attempts +
+                      "): " + entry.value("message", "") + "; parked as status \"" +
+                      parked_status(m_step.name) + "\" (edw retry puts it back)");
+            return;
+        }
+        const std::string at = entry.value("retry_at", "");
+        log_warning("step " + m_step.name + " failed on doc " + id + " (attempt " + attempts +
+                    "): " + entry.value("message", "") + "; next attempt at " + at);
+        m_retries->schedule(id, parse_iso8601(at).value_or(RetrySchedule::Clock::now()));
+    }
+
+    // A retry time has come: read the doc as it is now and hand it out if it still waits.
+    void retry_now(const std::string& id)
+    {
+        if (m_stop.stop_requested()) {
+            return;
+        }
+        try {
+            if (auto doc = m_database.get(id)) {
+                dispatch(std::move(*doc), std::nullopt);
+            }
+        } catch (const Error& error) {
+            log_warning("cannot read doc " + id + " for its retry: " + error.what() +
+                        "; trying again in 5 s");
+            m_retries->schedule(id, RetrySchedule::Clock::now() + std::chrono::seconds(5));
+        }
     }
 
     // Someone else wrote the doc since we read it. Read it again and decide from what it is now;
@@ -456,6 +532,19 @@ private:
                             " while it ran; result dropped");
                 return;
             case ConflictDecision::reapply: {
+                if (outcome.failure) {
+                    // Record the failure on the doc as it is now, counting its attempts there.
+                    auto updated =
+                        record_failure(*fresh, *outcome.failure, std::chrono::system_clock::now(),
+                                       m_options.retry);
+                    if (!m_database.save(updated).is_conflict()) {
+                        remember_replaced(outcome.id, fresh->value("_rev", ""));
+                        after_failure_recorded(outcome.id, updated);
+                        return;
+                    }
+                    ++m_counts.conflicts;
+                    break;
+                }
                 nlohmann::json updated = *fresh;
                 updated["process"].push_back(outcome.entry);
                 if (!m_database.save(updated).is_conflict()) {
@@ -541,6 +630,7 @@ private:
     Clock::time_point m_last_checkpoint{};
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
+    std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
 };
 
 StepRunner::StepRunner(Database& database, Step step, RunnerOptions options)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <edw/database.hpp>
+#include <edw/failure_log.hpp>
 #include <edw/seq.hpp>
 #include <edw/shard.hpp>
 #include <edw/step.hpp>
@@ -37,12 +38,18 @@ struct RunnerOptions {
     std::chrono::milliseconds checkpoint_interval{1000};
     /// This worker's share of the step's docs; the others are left to the other shares' workers.
     Shard shard;
+    /// When a callback throws: the failure is recorded on the doc, which is tried again after a
+    /// growing delay, and parked (status "failed:<step>") after the last attempt.
+    RetryPolicy retry;
+    /// Names this worker in failure records; "<host>:<pid>/<listener>" when empty.
+    std::string worker;
 };
 
 /// Counters of what a runner did, for logs, tests and status pages.
 struct RunnerCounts {
     std::atomic<long> recorded{0};  ///< Step results written.
     std::atomic<long> failed{0};    ///< Callbacks that threw or results that could not be saved.
+    std::atomic<long> parked{0};    ///< Docs parked after their last failed attempt.
     std::atomic<long> conflicts{0}; ///< Writes answered 409 and resolved by re-reading.
     std::atomic<long> dropped{0};   ///< Results dropped: the step was already recorded elsewhere.
     std::atomic<long> caught_up{0}; ///< Docs handed to the step during the start-up catch-up.

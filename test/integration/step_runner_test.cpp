@@ -1,8 +1,11 @@
 #include "test_server.hpp"
 
 #include <edw/edelweiss_steps.hpp>
+#include <edw/failure_log.hpp>
 #include <edw/open_database.hpp>
+#include <edw/shard.hpp>
 #include <edw/step_runner.hpp>
+#include <edw/utc_time.hpp>
 
 #include <doctest/doctest.h>
 
@@ -249,6 +252,104 @@ TEST_CASE("four workers splitting a step by shard do each doc once, and each doe
     for (const auto& [id, count] : counting.runs) {
         CHECK_MESSAGE(count == 1, id);
     }
+}
+
+TEST_CASE("failing callbacks are recorded on the doc, retried with backoff, then parked; put back, "
+          "they finish")
+{
+    auto db = fresh_database("edw-it-failures");
+    push_process_design(*db);
+    db->bulk_save(docs("ma22a000", 0, 200));
+    // About one doc in ten fails its first attempt and then works; about one in fifty always
+    // fails, as a doc missing a field the step needs would.
+    const auto always_fails = [](const std::string& id) { return edw::fnv1a64(id) % 50 == 7; };
+    const auto fails_once = [](const std::string& id) { return edw::fnv1a64(id + "x") % 10 == 3; };
+    std::mutex mutex;
+    std::map<std::string, int> attempts;
+    edw::Step flaky = edw::edelweiss::move_to_sps({.hostname = "test"});
+    auto inner = flaky.run;
+    flaky.run = [&, inner](const nlohmann::json& doc) {
+        const std::string id = doc["_id"].get<std::string>();
+        int attempt = 0;
+        {
+            const std::lock_guard lock(mutex);
+            attempt = ++attempts[id];
+        }
+        if (always_fails(id)) {
+            return nlohmann::json(doc.at("no_such_field")); // throws, as wrong input does
+        }
+        if (fails_once(id) && attempt == 1) {
+            throw std::runtime_error("transient failure of " + id);
+        }
+        return inner(doc);
+    };
+    std::size_t doomed = 0;
+    std::size_t flaky_docs = 0;
+    for (int i = 0; i < 200; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "ma22a000_%03d", i);
+        doomed += always_fails(id) ? 1 : 0;
+        flaky_docs += !always_fails(id) && fails_once(id) ? 1 : 0;
+    }
+    REQUIRE(doomed > 0);
+    REQUIRE(flaky_docs > 5);
+
+    auto options = fast_options("flaky");
+    options.retry.max_attempts = 3;
+    options.retry.first_delay = std::chrono::milliseconds(50);
+    options.retry.max_delay = std::chrono::milliseconds(200);
+    {
+        edw::StepRunner runner(*db, flaky, options);
+        std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+        CHECK(wait_for_step(*db, "move_to_sps", 200 - doomed));
+        // The doomed docs use their three attempts, 50 and 100 ms apart.
+        for (int i = 0; i < 100 && runner.counts().parked < static_cast<long>(doomed); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        CHECK(runner.counts().parked == static_cast<long>(doomed));
+        CHECK(runner.counts().recorded == static_cast<long>(200 - doomed));
+        CHECK(runner.counts().failed == static_cast<long>(flaky_docs + 3 * doomed));
+    }
+    std::size_t parked_seen = 0;
+    for (const auto& [id, count] : attempts) {
+        const auto doc = db->get(id);
+        REQUIRE(doc.has_value());
+        if (always_fails(id)) {
+            ++parked_seen;
+            CHECK(count == 3);
+            CHECK((*doc)["status"] == "failed:move_to_sps");
+            CHECK((*doc)["process"].empty());
+            REQUIRE((*doc)[edw::failures_field].size() == 3);
+            const auto& last = (*doc)[edw::failures_field][2];
+            CHECK(last["attempt"] == 3);
+            CHECK(last["parked"] == true);
+            CHECK(last["worker"].get<std::string>().find("/flaky") != std::string::npos);
+            CHECK(last["message"].get<std::string>().find("no_such_field") != std::string::npos);
+        } else {
+            CHECK(count == (fails_once(id) ? 2 : 1));
+            CHECK((*doc)["status"] == "good");
+            REQUIRE((*doc)["process"].size() == 1);
+            CHECK(doc->value(edw::failures_field, nlohmann::json::array()).size() ==
+                  (fails_once(id) ? 1U : 0U));
+        }
+    }
+    CHECK(parked_seen == doomed);
+
+    // Put back (what `edw retry --all-failed` does), with a step that now works.
+    for (const auto& [id, count] : attempts) {
+        if (always_fails(id)) {
+            auto back = edw::put_back(*db->get(id), edw::utc_now_iso8601());
+            REQUIRE(back.has_value());
+            REQUIRE(db->save(*back).status == edw::SaveStatus::ok);
+        }
+    }
+    CountingStep fixed;
+    edw::StepRunner runner(*db, fixed.step(), options);
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_step(*db, "move_to_sps", 200));
+    thread.request_stop();
+    thread.join();
+    CHECK(fixed.runs.size() == doomed); // only the parked docs ran again
 }
 
 TEST_SUITE_END();
