@@ -1,8 +1,11 @@
-// edw doc: print documents, whichever backend holds them; the embedded store has no web UI.
+// edw doc: read and write documents, whichever backend holds them; the embedded store has no web
+// UI.
 #include "command.hpp"
 
+#include <edw/error.hpp>
 #include <edw/open_database.hpp>
 
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -27,6 +30,38 @@ void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action
                 return 1;
             }
             std::cout << found->dump(2) << "\n";
+            return 0;
+        };
+    });
+
+    auto* put = doc->add_subcommand(
+        "put", "Write a document given as JSON (a file, or - for standard input); it needs an "
+               "_id, and the _rev it replaces unless it is new");
+    put->fallthrough();
+    auto source = std::make_shared<std::string>("-");
+    put->add_option("file", *source, "JSON file, or - for standard input")->capture_default_str();
+    put->callback([&action, &global, source] {
+        action = [&global, source] {
+            std::ifstream file;
+            if (*source != "-") {
+                file.open(*source);
+                if (!file) {
+                    throw ConfigError("cannot read " + *source);
+                }
+            }
+            std::istream& in = *source == "-" ? std::cin : file;
+            const auto given = nlohmann::json::parse(in, nullptr, false);
+            if (!given.is_object() || !given.contains("_id") || !given["_id"].is_string()) {
+                throw JsonError("cannot put " + *source + ": not a JSON object with a string _id");
+            }
+            const auto database = open_database(load_tool_settings(global));
+            const auto saved = database->save(given);
+            if (saved.is_conflict()) {
+                std::cerr << "edw: conflict: doc " << saved.id
+                          << " changed since this copy was read (or exists: give its _rev)\n";
+                return 1;
+            }
+            std::cout << "saved " << saved.id << " (rev " << saved.rev << ")\n";
             return 0;
         };
     });

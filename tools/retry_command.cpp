@@ -1,0 +1,178 @@
+// edw failed / edw retry: list the docs parked after their last failed attempt, and put them back.
+#include "command.hpp"
+
+#include <edw/error.hpp>
+#include <edw/failure_log.hpp>
+#include <edw/open_database.hpp>
+#include <edw/progress.hpp>
+#include <edw/utc_time.hpp>
+
+#include <iostream>
+#include <memory>
+
+namespace edw::tools {
+namespace {
+
+struct RetryOptions {
+    std::string step;
+    std::string id;
+    bool all_failed = false;
+    bool json = false;
+};
+
+// Every parked doc (at `step`, when given), read through the `status` view: a parked doc's
+// status is "failed:<step>", and the view is keyed by status.
+std::vector<nlohmann::json> parked_docs(Database& database, const Settings& settings,
+                                        const std::string& step)
+{
+    ViewQuery query;
+    if (step.empty()) {
+        query.startkey = "failed:";
+        query.endkey = "failed:\uFFF0";
+    } else {
+        query.key = parked_status(step);
+    }
+    query.reduce = false;
+    query.include_docs = true;
+    query.limit = 1000;
+    std::vector<nlohmann::json> docs;
+    for (;;) {
+        const auto page = database.query(settings.design, "status", query);
+        for (const auto& row : page.rows) {
+            // Paging restarts at the last row, which the page before already gave.
+            if (row.doc && row.doc->is_object() &&
+                (docs.empty() || docs.back().value("_id", "") != row.id) && is_parked(*row.doc)) {
+                docs.push_back(*row.doc);
+            }
+        }
+        if (page.rows.size() < *query.limit) {
+            return docs;
+        }
+        query.key.reset();
+        query.startkey = page.rows.back().key;
+        query.startkey_docid = page.rows.back().id;
+        if (!step.empty()) {
+            query.endkey = parked_status(step);
+        }
+    }
+}
+
+// Puts one doc back, reading it again after a 409 (a listener or another tool wrote it).
+bool put_back_one(Database& database, nlohmann::json doc, const std::string& step)
+{
+    const std::optional<std::string_view> only =
+        step.empty() ? std::nullopt : std::optional<std::string_view>(step);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        auto back = put_back(std::move(doc), utc_now_iso8601(), only);
+        if (!back) {
+            return false;
+        }
+        if (!database.save(*back).is_conflict()) {
+            return true;
+        }
+        auto fresh = database.get((*back)["_id"].get<std::string>());
+        if (!fresh) {
+            return false;
+        }
+        doc = std::move(*fresh);
+    }
+    throw HttpError("cannot put back doc " + doc.value("_id", "") + ": it keeps changing", 409,
+                    "conflict", "Document update conflict.");
+}
+
+std::string last_message(const nlohmann::json& doc)
+{
+    const auto& failures = doc.value(failures_field, nlohmann::json::array());
+    return failures.empty() ? std::string() : failures.back().value("message", "");
+}
+
+int list_failed(const GlobalOptions& global, const RetryOptions& options)
+{
+    const auto settings = load_tool_settings(global);
+    const auto database = open_database(settings);
+    const auto docs = parked_docs(*database, settings, options.step);
+    if (options.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& doc : docs) {
+            out.push_back({{"id", doc["_id"]},
+                           {"status", doc["status"]},
+                           {"failures", doc.value(failures_field, nlohmann::json::array())}});
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    for (const auto& doc : docs) {
+        const std::string status = doc["status"].get<std::string>();
+        std::cout << doc["_id"].get<std::string>() << "  " << status.substr(7) << "  "
+                  << failed_attempts(doc, status.substr(7)) << " attempts  " << last_message(doc)
+                  << "\n";
+    }
+    std::cout << docs.size() << (docs.size() == 1 ? " doc" : " docs") << " parked in "
+              << database->describe() << "\n";
+    return 0;
+}
+
+int retry(const GlobalOptions& global, const RetryOptions& options)
+{
+    const auto settings = load_tool_settings(global);
+    const auto database = open_database(settings);
+    if (!options.id.empty()) {
+        auto doc = database->get(options.id);
+        if (!doc) {
+            std::cerr << "edw: no document " << options.id << " in " << database->describe()
+                      << "\n";
+            return 1;
+        }
+        if (!put_back_one(*database, std::move(*doc), options.step)) {
+            std::cerr << "edw: doc " << options.id << " is not parked"
+                      << (options.step.empty() ? "" : " at step " + options.step) << "\n";
+            return 1;
+        }
+        std::cout << "put back " << options.id << "\n";
+        return 0;
+    }
+    auto docs = parked_docs(*database, settings, options.step);
+    Progress progress("retry", docs.size(), "docs");
+    std::size_t put = 0;
+    for (auto& doc : docs) {
+        put += put_back_one(*database, std::move(doc), options.step) ? 1 : 0;
+        progress.advance(1);
+    }
+    progress.finish();
+    std::cout << "put back " << put << (put == 1 ? " doc" : " docs") << " in "
+              << database->describe() << "\n";
+    return 0;
+}
+
+} // namespace
+
+void add_retry_commands(CLI::App& app, const GlobalOptions& global, Action& action)
+{
+    auto options = std::make_shared<RetryOptions>();
+
+    auto* failed = app.add_subcommand(
+        "failed", "List the docs parked after their last failed attempt, with the last error");
+    failed->fallthrough();
+    failed->add_option("--step", options->step, "Only docs parked at this step");
+    failed->add_flag("--json", options->json, "Print the docs' failure records as JSON");
+    failed->callback([&action, &global, options] {
+        action = [&global, options] { return list_failed(global, *options); };
+    });
+
+    auto* again = app.add_subcommand(
+        "retry", "Put parked docs back into the pipeline: status \"good\", attempts from zero");
+    again->fallthrough();
+    again->add_option("--step", options->step, "Only docs parked at this step");
+    auto* id = again->add_option("--id", options->id, "This doc");
+    auto* all = again->add_flag("--all-failed", options->all_failed, "Every parked doc");
+    id->excludes(all);
+    all->excludes(id);
+    again->callback([&action, &global, options, again] {
+        if (options->id.empty() && !options->all_failed) {
+            throw CLI::RequiredError("edw retry needs --id ID or --all-failed");
+        }
+        action = [&global, options] { return retry(global, *options); };
+    });
+}
+
+} // namespace edw::tools
