@@ -42,6 +42,7 @@ struct ListenerCommandLine {
     int max_attempts = 5;
     double retry_delay = 10;
     double retry_max_delay = 600;
+    double lease = 0;
 };
 
 // Closes a file descriptor on every path out.
@@ -218,6 +219,12 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     app.add_option("--shard", options.shard,
                    "K/N: take only share K of N of the step's docs (by a hash of _id), so that N "
                    "workers split a step with no claim writes");
+    app.add_option("--lease", options.lease,
+                   "Seconds: several workers share the step; each claims a doc before its "
+                   "callback runs, renews the claim while it runs, and takes over claims left "
+                   "by dead workers once they are this old (0: no claims)")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->capture_default_str();
     app.add_option("--max-attempts", options.max_attempts,
                    "Attempts per doc before a failing doc is parked as status \"failed:<step>\"")
         ->check(CLI::Range(1, 1000))
@@ -232,6 +239,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         ->capture_default_str();
     app.add_option("--lock-dir", options.lock_dir,
                    "Directory of the lock files (default $XDG_RUNTIME_DIR or /tmp)");
+    if (spec.add_options) {
+        spec.add_options(app);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -261,6 +271,12 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             std::chrono::milliseconds(static_cast<long>(options.retry_delay * 1000));
         runner.retry.max_delay =
             std::chrono::milliseconds(static_cast<long>(options.retry_max_delay * 1000));
+        if (options.lease > 0) {
+            if (!runner.shard.is_whole()) {
+                throw ConfigError("--lease and --shard are two ways to share a step: use one");
+            }
+            runner.lease = std::chrono::milliseconds(static_cast<long>(options.lease * 1000));
+        }
         runner.listener = options.name;
         runner.design = settings.design;
         runner.view = settings.view;

@@ -20,20 +20,33 @@ void RetrySchedule::schedule(const std::string& id, Clock::time_point at)
 {
     {
         const std::lock_guard lock(m_mutex);
-        const auto known = m_at_by_id.find(id);
-        if (known != m_at_by_id.end()) {
-            const auto range = m_by_time.equal_range(known->second);
-            for (auto it = range.first; it != range.second; ++it) {
-                if (it->second == id) {
-                    m_by_time.erase(it);
-                    break;
-                }
-            }
-        }
+        forget(id);
         m_at_by_id[id] = at;
         m_by_time.emplace(at, id);
     }
     m_changed.notify_all();
+}
+
+void RetrySchedule::cancel(const std::string& id)
+{
+    const std::lock_guard lock(m_mutex);
+    forget(id);
+}
+
+void RetrySchedule::forget(const std::string& id)
+{
+    const auto known = m_at_by_id.find(id);
+    if (known == m_at_by_id.end()) {
+        return;
+    }
+    const auto range = m_by_time.equal_range(known->second);
+    for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == id) {
+            m_by_time.erase(it);
+            break;
+        }
+    }
+    m_at_by_id.erase(known);
 }
 
 std::size_t RetrySchedule::size() const

@@ -5,7 +5,9 @@
 #include <edw/bounded_queue.hpp>
 #include <edw/changes_follower.hpp>
 #include <edw/checkpoint_tracker.hpp>
+#include <edw/command_step.hpp>
 #include <edw/error.hpp>
+#include <edw/lease.hpp>
 #include <edw/log.hpp>
 #include <edw/retry_schedule.hpp>
 #include <edw/utc_time.hpp>
@@ -70,6 +72,9 @@ public:
             m_options.worker = this_worker(m_options.listener);
         }
         m_retries.emplace([this](const std::string& id) { retry_now(id); });
+        if (m_options.lease) {
+            m_leases.emplace(m_database, m_options.worker, m_step.name, *m_options.lease);
+        }
     }
 
     void run(std::stop_token outside_stop)
@@ -277,6 +282,9 @@ private:
             busy = (done != m_replaced.end() && done->second == doc.value("_rev", "")) ||
                    !m_in_flight.insert(id).second;
         }
+        if (!waiting) {
+            m_retries->cancel(id); // a doc that left the step needs no second look
+        }
         if (!waiting || busy) {
             if (ticket) {
                 m_tracker.finish(*ticket);
@@ -284,8 +292,14 @@ private:
             return;
         }
         // A doc whose last attempt failed waits for its retry time, also across restarts: the
-        // time is on the doc.
-        if (const auto at = retry_at(doc, m_step.name)) {
+        // time is on the doc. A doc another worker has claimed is looked at again when the claim
+        // expires: done by then, it has left the step; still claimed, it was renewed; otherwise
+        // its worker died and this one takes it over.
+        std::optional<std::string> at = retry_at(doc, m_step.name);
+        if (!at && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
+            at = claim_of(doc, m_step.name)->until;
+        }
+        if (at) {
             {
                 const std::lock_guard lock(m_in_flight_mutex);
                 m_in_flight.erase(id);
@@ -349,6 +363,7 @@ private:
         m_outcomes.close();
         m_writer.join();
         m_retries.reset(); // docs waiting for a retry are found again at the next start
+        m_leases.reset();
     }
 
     void work()
@@ -356,23 +371,72 @@ private:
         while (auto item = m_work.pop()) {
             const std::string id = doc_id(item->doc);
             Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt};
+            if (m_leases && !take_claim(*item)) {
+                continue;
+            }
             try {
-                const auto result = m_step.run(item->doc);
-                outcome.updated = append_step(item->doc, m_step.name, result, utc_now_iso8601());
+                if (m_leases) {
+                    const auto result = m_step.run(without_claim(item->doc));
+                    // The newest revision of the claimed doc, after any renewals; the claim
+                    // goes with the result.
+                    auto base = m_leases->release(id).value_or(item->doc);
+                    outcome.updated = append_step(without_claim(std::move(base)), m_step.name,
+                                                  result, utc_now_iso8601());
+                } else {
+                    const auto result = m_step.run(item->doc);
+                    outcome.updated =
+                        append_step(item->doc, m_step.name, result, utc_now_iso8601());
+                }
                 outcome.entry = outcome.updated->at("process").back();
             } catch (const std::exception& error) {
+                if (m_leases) {
+                    item->doc = without_claim(m_leases->release(id).value_or(item->doc));
+                }
                 // Wrong input (a missing field, a bad type) lands here too: a failure of this
                 // doc, recorded on it, never the end of the daemon.
                 ++m_counts.failed;
-                outcome.failure = Failure{.step = m_step.name,
-                                          .worker = m_options.worker,
-                                          .message = error.what(),
-                                          .detail = {}};
+                const auto* step_failure = dynamic_cast<const StepFailure*>(&error);
+                outcome.failure =
+                    Failure{.step = m_step.name,
+                            .worker = m_options.worker,
+                            .message = error.what(),
+                            .detail = step_failure != nullptr ? step_failure->detail() : ""};
                 outcome.updated = record_failure(std::move(item->doc), *outcome.failure,
                                                  std::chrono::system_clock::now(), m_options.retry);
             }
             m_outcomes.push(std::move(outcome));
         }
+    }
+
+    // Claims the doc of `item` for this worker; false (and the doc released) when another
+    // worker has it or the claim could not be written.
+    bool take_claim(Work& item)
+    {
+        const std::string id = doc_id(item.doc);
+        const bool taking_over = claim_of(item.doc, m_step.name).has_value() &&
+                                 !claimed_by_other(item.doc, m_step.name, m_options.worker);
+        std::optional<nlohmann::json> claimed;
+        try {
+            claimed = m_leases->claim(std::move(item.doc));
+        } catch (const Error& error) {
+            // The change stays unhandled, so a restart looks at it again.
+            log_warning("cannot claim doc " + id + " for step " + m_step.name + ": " +
+                        error.what());
+            release(id, item.ticket, false);
+            return false;
+        }
+        if (!claimed) {
+            ++m_counts.claims_lost;
+            log_debug("doc " + id + " was claimed by another worker first");
+            release(id, item.ticket, true);
+            return false;
+        }
+        if (taking_over) {
+            ++m_counts.taken_over;
+            log_info("took over doc " + id + ": the claim of another worker on it had expired");
+        }
+        item.doc = std::move(*claimed);
+        return true;
     }
 
     // Writer -----------------------------------------------------------------------------------
@@ -535,8 +599,8 @@ private:
                 if (outcome.failure) {
                     // Record the failure on the doc as it is now, counting its attempts there.
                     auto updated =
-                        record_failure(*fresh, *outcome.failure, std::chrono::system_clock::now(),
-                                       m_options.retry);
+                        record_failure(without_claim(*fresh), *outcome.failure,
+                                       std::chrono::system_clock::now(), m_options.retry);
                     if (!m_database.save(updated).is_conflict()) {
                         remember_replaced(outcome.id, fresh->value("_rev", ""));
                         after_failure_recorded(outcome.id, updated);
@@ -546,6 +610,10 @@ private:
                     break;
                 }
                 nlohmann::json updated = *fresh;
+                if (const auto claim = claim_of(updated, m_step.name);
+                    claim && claim->worker == m_options.worker) {
+                    updated.erase(claim_field); // our own claim goes with the result
+                }
                 updated["process"].push_back(outcome.entry);
                 if (!m_database.save(updated).is_conflict()) {
                     ++m_counts.recorded;
@@ -630,6 +698,7 @@ private:
     Clock::time_point m_last_checkpoint{};
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
+    std::optional<LeaseKeeper> m_leases;    ///< With RunnerOptions::lease.
     std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
 };
 

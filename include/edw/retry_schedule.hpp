@@ -24,10 +24,13 @@ public:
     RetrySchedule& operator=(const RetrySchedule&) = delete;
 
     void schedule(const std::string& id, Clock::time_point at);
+    /// Forgets `id`, if it was scheduled.
+    void cancel(const std::string& id);
     [[nodiscard]] std::size_t size() const;
 
 private:
     void run(std::stop_token stop);
+    void forget(const std::string& id); ///< Under the lock.
 
     std::function<void(const std::string&)> m_due;
     mutable std::mutex m_mutex;

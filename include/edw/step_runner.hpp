@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 
@@ -41,18 +42,24 @@ struct RunnerOptions {
     /// When a callback throws: the failure is recorded on the doc, which is tried again after a
     /// growing delay, and parked (status "failed:<step>") after the last attempt.
     RetryPolicy retry;
-    /// Names this worker in failure records; "<host>:<pid>/<listener>" when empty.
+    /// Names this worker in claims and failure records; "<host>:<pid>/<listener>" when empty.
     std::string worker;
+    /// Set: several workers share the step. Each doc is claimed with a revision-checked write
+    /// before its callback runs (a 409 means another worker has it), the claim is renewed while
+    /// the callback runs, and a claim left by a dead worker is taken over once it expires.
+    std::optional<std::chrono::milliseconds> lease;
 };
 
 /// Counters of what a runner did, for logs, tests and status pages.
 struct RunnerCounts {
-    std::atomic<long> recorded{0};  ///< Step results written.
-    std::atomic<long> failed{0};    ///< Callbacks that threw or results that could not be saved.
-    std::atomic<long> parked{0};    ///< Docs parked after their last failed attempt.
-    std::atomic<long> conflicts{0}; ///< Writes answered 409 and resolved by re-reading.
-    std::atomic<long> dropped{0};   ///< Results dropped: the step was already recorded elsewhere.
-    std::atomic<long> caught_up{0}; ///< Docs handed to the step during the start-up catch-up.
+    std::atomic<long> recorded{0};    ///< Step results written.
+    std::atomic<long> failed{0};      ///< Callbacks that threw or results that could not be saved.
+    std::atomic<long> parked{0};      ///< Docs parked after their last failed attempt.
+    std::atomic<long> claims_lost{0}; ///< Claims another worker won (409), so skipped here.
+    std::atomic<long> taken_over{0};  ///< Docs claimed after another worker's claim expired.
+    std::atomic<long> conflicts{0};   ///< Writes answered 409 and resolved by re-reading.
+    std::atomic<long> dropped{0};     ///< Results dropped: the step was already recorded elsewhere.
+    std::atomic<long> caught_up{0};   ///< Docs handed to the step during the start-up catch-up.
 };
 
 /// Runs `step` on every document that reaches it, exactly once per arrival:

@@ -1,7 +1,9 @@
+#include "conformance.hpp"
 #include "test_server.hpp"
 
 #include <edw/edelweiss_steps.hpp>
 #include <edw/failure_log.hpp>
+#include <edw/lease.hpp>
 #include <edw/open_database.hpp>
 #include <edw/shard.hpp>
 #include <edw/step_runner.hpp>
@@ -350,6 +352,78 @@ TEST_CASE("failing callbacks are recorded on the doc, retried with backoff, then
     thread.request_stop();
     thread.join();
     CHECK(fixed.runs.size() == doomed); // only the parked docs ran again
+}
+
+TEST_CASE("four workers sharing a step through claims do each of 2,000 docs once, spread over all")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-claims");
+        push_process_design(*db);
+        for (int batch = 0; batch < 2; ++batch) {
+            db->bulk_save(docs("ma22a00" + std::to_string(batch), 0, 500));
+        }
+        CountingStep counting;
+        std::vector<std::unique_ptr<edw::StepRunner>> runners;
+        std::vector<std::jthread> threads;
+        for (int w = 1; w <= 4; ++w) {
+            auto options = fast_options("claims-" + std::to_string(w));
+            options.worker = "worker-" + std::to_string(w);
+            options.lease = std::chrono::seconds(5);
+            // A step that takes a little time, as real ones do: a worker busy with its callbacks
+            // stops reading its feed (its queue is bounded), and the others take the docs.
+            auto step = counting.step();
+            step.run = [inner = step.run](const nlohmann::json& doc) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                return inner(doc);
+            };
+            runners.push_back(std::make_unique<edw::StepRunner>(*db, step, options));
+            threads.emplace_back(
+                [runner = runners.back().get()](std::stop_token stop) { runner->run(stop); });
+        }
+        // Half the docs wait before the workers start, half arrive while they run.
+        for (int batch = 2; batch < 4; ++batch) {
+            db->bulk_save(docs("ma22a00" + std::to_string(batch), 0, 500));
+        }
+        CHECK(wait_for_step(*db, "move_to_sps", 2000));
+        for (auto& thread : threads) {
+            thread.request_stop();
+        }
+        threads.clear();
+        long total = 0;
+        long lost = 0;
+        for (const auto& runner : runners) {
+            CHECK(runner->counts().recorded.load() > 100); // the work is spread over all workers
+            total += runner->counts().recorded;
+            lost += runner->counts().claims_lost;
+        }
+        MESSAGE(backend_name << ": recorded per worker " << runners[0]->counts().recorded.load()
+                             << ", " << runners[1]->counts().recorded.load() << ", "
+                             << runners[2]->counts().recorded.load() << ", "
+                             << runners[3]->counts().recorded.load() << "; claims lost to another "
+                             << "worker: " << lost);
+        CHECK(total == 2000);
+        CHECK(counting.runs.size() == 2000);
+        int repeated = 0;
+        for (const auto& [id, count] : counting.runs) {
+            repeated += count == 1 ? 0 : 1;
+        }
+        CHECK(repeated == 0);
+        edw::ViewQuery all;
+        all.include_docs = true;
+        int claims_left = 0;
+        int wrong = 0;
+        for (const auto& row : db->all_docs(all).rows) {
+            if (row.id.rfind("_design/", 0) == 0) {
+                continue;
+            }
+            claims_left += row.doc->contains(edw::claim_field) ? 1 : 0;
+            wrong += (*row.doc)["process"].size() == 1 ? 0 : 1;
+        }
+        CHECK(claims_left == 0);
+        CHECK(wrong == 0);
+    }
 }
 
 TEST_SUITE_END();

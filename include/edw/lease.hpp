@@ -1,0 +1,75 @@
+// Lease: a worker's claim on a document while its step runs, kept alive until the result is in.
+#pragma once
+
+#include <edw/database.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace edw {
+
+/// The field holding a claim: {worker, step, until, since}. Outside `process` and `status`, so
+/// the `lastproc` view emits the same rows for a claimed doc as for any other.
+inline constexpr const char* claim_field = "edw_claim";
+
+/// A claim read from a doc.
+struct Claim {
+    std::string worker;
+    std::string step;
+    std::string until; ///< ISO 8601, comparable as text.
+};
+
+/// The claim on `doc` for `step`, when there is one.
+std::optional<Claim> claim_of(const nlohmann::json& doc, std::string_view step);
+
+/// True when another worker than `worker` holds a claim on `doc` for `step` that has not expired.
+bool claimed_by_other(const nlohmann::json& doc, std::string_view step, std::string_view worker);
+
+/// `doc` without its claim field.
+nlohmann::json without_claim(nlohmann::json doc);
+
+/// Claims documents for one worker with revision-checked writes, and renews the claims of the
+/// callbacks still running, from its own thread, before they expire.
+class LeaseKeeper {
+public:
+    LeaseKeeper(Database& database, std::string worker, std::string step,
+                std::chrono::milliseconds lease);
+    ~LeaseKeeper();
+    LeaseKeeper(const LeaseKeeper&) = delete;
+    LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+    /// Claims `doc` (as read, with its `_rev`). Returns the claimed doc with its new `_rev`, or
+    /// nothing when another worker got there first: a 409, or, after a 202 from a cluster, a
+    /// re-read that does not show this claim. Throws what the write throws (network trouble).
+    std::optional<nlohmann::json> claim(nlohmann::json doc);
+
+    /// Stops renewing the claim on `id` and returns the doc as last written (its newest
+    /// `_rev`), or nothing when a renewal lost the doc to another writer.
+    std::optional<nlohmann::json> release(const std::string& id);
+
+    [[nodiscard]] std::chrono::milliseconds lease() const noexcept { return m_lease; }
+    [[nodiscard]] long renewals() const noexcept;
+
+private:
+    void renew_loop(std::stop_token stop);
+
+    Database& m_database;
+    std::string m_worker;
+    std::string m_step;
+    std::chrono::milliseconds m_lease;
+    mutable std::mutex m_mutex;
+    std::condition_variable_any m_wake;
+    std::map<std::string, std::optional<nlohmann::json>> m_held; ///< Empty: lost in a renewal.
+    long m_renewals = 0;
+    std::jthread m_thread; ///< Last: started once everything above exists.
+};
+
+} // namespace edw
