@@ -6,6 +6,10 @@
 #include <functional>
 #include <string>
 
+namespace CLI {
+class App;
+} // namespace CLI
+
 namespace edw {
 
 struct ListenerSpec {
@@ -13,6 +17,8 @@ struct ListenerSpec {
     std::string summary; ///< One line for --help.
     /// Builds the step once options are parsed, so that steps may take options of their own.
     std::function<Step()> make_step;
+    /// Adds the step's own options to the command line, before it is parsed; may be empty.
+    std::function<void(CLI::App&)> add_options;
 };
 
 /// Runs a listener program: parses the common options (--config, --name, --jobs, --since,

@@ -8,5 +8,6 @@ int main(int argc, char** argv)
         argc, argv,
         {.program = "listen_analysis1",
          .summary = "Runs signal processing on each moved EDELWEISS file (step signal_processing)",
-         .make_step = [] { return edw::edelweiss::signal_processing(); }});
+         .make_step = [] { return edw::edelweiss::signal_processing(); },
+         .add_options = {}});
 }

@@ -9,5 +9,6 @@ int main(int argc, char** argv)
         {.program = "listen_newfiles",
          .summary =
              "Moves each new EDELWEISS data file to the processing centre (step move_to_sps)",
-         .make_step = [] { return edw::edelweiss::move_to_sps(); }});
+         .make_step = [] { return edw::edelweiss::move_to_sps(); },
+         .add_options = {}});
 }

@@ -9,6 +9,7 @@ EDW_TEST_PASSWORD=${EDW_TEST_PASSWORD:-edw-test-password}
 edw="$EDW_BIN/tools/edw"
 listen_newfiles="$EDW_BIN/listeners/listen_newfiles"
 listen_analysis1="$EDW_BIN/listeners/listen_analysis1"
+listen_command="$EDW_BIN/listeners/listen_command"
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT

@@ -1,0 +1,237 @@
+// CommandStep: one child process per doc, fed and drained through pipes with poll().
+#include "edw/command_step.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+extern char** environ;
+
+namespace edw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t stderr_tail = 2048;
+
+struct Pipe {
+    int read = -1;
+    int write = -1;
+    ~Pipe()
+    {
+        close_read();
+        close_write();
+    }
+    void close_read()
+    {
+        if (read >= 0) {
+            ::close(read);
+            read = -1;
+        }
+    }
+    void close_write()
+    {
+        if (write >= 0) {
+            ::close(write);
+            write = -1;
+        }
+    }
+};
+
+void open_pipe(Pipe& pipe, const std::string& step)
+{
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) {
+        throw StepFailure("step " + step + ": cannot make a pipe: " + std::strerror(errno), "");
+    }
+    pipe.read = ends[0];
+    pipe.write = ends[1];
+}
+
+std::string describe_end(int status)
+{
+    if (WIFEXITED(status)) {
+        return "exited with status " + std::to_string(WEXITSTATUS(status));
+    }
+    if (WIFSIGNALED(status)) {
+        return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
+    }
+    return "ended oddly";
+}
+
+nlohmann::json run_command(const CommandStepOptions& options, const nlohmann::json& doc)
+{
+    const std::string id = doc.value("_id", "?");
+    const std::string what = "step " + options.name + " on doc " + id + ": the command";
+    Pipe in;
+    Pipe out;
+    Pipe err;
+    open_pipe(in, options.name);
+    open_pipe(out, options.name);
+    open_pipe(err, options.name);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in.read, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t defaults;
+    sigfillset(&defaults);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    // Its own process group: a timeout ends the command and everything it started.
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                              POSIX_SPAWN_SETPGROUP);
+    std::vector<std::string> environment;
+    for (char** variable = environ; *variable != nullptr; ++variable) {
+        environment.emplace_back(*variable);
+    }
+    environment.push_back("EDW_STEP=" + options.name);
+    environment.push_back("EDW_DOC_ID=" + id);
+    std::vector<char*> envp;
+    for (auto& variable : environment) {
+        envp.push_back(variable.data());
+    }
+    envp.push_back(nullptr);
+    std::vector<char*> argv{const_cast<char*>("/bin/sh"), const_cast<char*>("-c"),
+                            const_cast<char*>(options.command.c_str()), nullptr};
+    pid_t child = -1;
+    const int spawned =
+        ::posix_spawn(&child, "/bin/sh", &actions, &attributes, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (spawned != 0) {
+        throw StepFailure(what + " cannot start: " + std::strerror(spawned), "");
+    }
+    in.close_read();
+    out.close_write();
+    err.close_write();
+    ::fcntl(in.write, F_SETFL, O_NONBLOCK);
+
+    const std::string input = doc.dump();
+    std::size_t written = 0;
+    std::string output;
+    std::string errors;
+    bool too_much = false;
+    const auto deadline = Clock::now() + options.timeout;
+    bool timed_out = false;
+    while (out.read >= 0 || err.read >= 0) {
+        std::vector<pollfd> watched;
+        if (in.write >= 0) {
+            watched.push_back({in.write, POLLOUT, 0});
+        }
+        if (out.read >= 0) {
+            watched.push_back({out.read, POLLIN, 0});
+        }
+        if (err.read >= 0) {
+            watched.push_back({err.read, POLLIN, 0});
+        }
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        if (::poll(watched.data(), watched.size(), static_cast<int>(left.count())) < 0 &&
+            errno != EINTR) {
+            break;
+        }
+        for (const auto& entry : watched) {
+            if (entry.revents == 0) {
+                continue;
+            }
+            if (entry.fd == in.write) {
+                const auto sent = ::write(in.write, input.data() + written, input.size() - written);
+                if (sent > 0) {
+                    written += static_cast<std::size_t>(sent);
+                }
+                // Done, or the command stopped reading: either way it gets end of input.
+                if (written == input.size() || (sent < 0 && errno != EAGAIN && errno != EINTR)) {
+                    in.close_write();
+                }
+                continue;
+            }
+            char bytes[65536];
+            const auto got = ::read(entry.fd, bytes, sizeof bytes);
+            if (got <= 0) {
+                if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+                    continue;
+                }
+                (entry.fd == out.read ? out : err).close_read();
+                continue;
+            }
+            if (entry.fd == out.read) {
+                if (output.size() + static_cast<std::size_t>(got) > options.max_output) {
+                    too_much = true;
+                } else {
+                    output.append(bytes, static_cast<std::size_t>(got));
+                }
+            } else {
+                errors.append(bytes, static_cast<std::size_t>(got));
+                if (errors.size() > 2 * stderr_tail) {
+                    errors.erase(0, errors.size() - stderr_tail);
+                }
+            }
+        }
+    }
+    if (timed_out) {
+        ::kill(-child, SIGKILL);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (errors.size() > stderr_tail) {
+        errors.erase(0, errors.size() - stderr_tail);
+    }
+    if (timed_out) {
+        throw StepFailure(what + " ran longer than " + std::to_string(options.timeout.count()) +
+                              " ms and was killed",
+                          errors);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw StepFailure(what + " " + describe_end(status), errors);
+    }
+    if (too_much) {
+        throw StepFailure(what + " wrote more than " + std::to_string(options.max_output) +
+                              " bytes to stdout",
+                          errors);
+    }
+    auto result = nlohmann::json::parse(output, nullptr, false);
+    if (!result.is_object()) {
+        throw StepFailure(what + " wrote no JSON object to stdout: " + output.substr(0, 200),
+                          errors);
+    }
+    return result;
+}
+
+} // namespace
+
+Step command_step(CommandStepOptions options)
+{
+    // A command that exits before reading its input makes our write fail with EPIPE; without
+    // this the signal would end the listener.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+        ::signal(SIGPIPE, SIG_IGN);
+    }
+    Step step;
+    step.name = options.name;
+    step.follows = options.follows;
+    step.run = [options = std::move(options)](const nlohmann::json& doc) {
+        return run_command(options, doc);
+    };
+    return step;
+}
+
+} // namespace edw
