@@ -168,6 +168,12 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
             trouble = error.what();
         } catch (const TransportError& error) {
             trouble = error.what();
+        } catch (const JsonError& error) {
+            // A page that does not parse (a body cut or corrupted on its way) is untrusted
+            // input, not a reason to stop: ask again from the last seq handled.
+            log_error("cannot read the changes feed of " + m_database.describe() + ": " +
+                      error.what());
+            trouble = "a changes page that does not parse";
         }
         if (stop.stop_requested()) {
             return;

@@ -84,6 +84,27 @@ TEST_CASE("a feed that stops without a word is resumed from the last seq deliver
     CHECK(follower.reconnects() == 3);
 }
 
+TEST_CASE("a longpoll page that does not parse is asked for again, and the follower goes on")
+{
+    Follow follow;
+    follow.transport->answer(200,
+                             R"({"results":[{"seq":"3-a","id":"x","changes":[{"rev":"1-y"}]})");
+    follow.transport->answer(200, "not json at all");
+    follow.transport->answer(
+        200, R"({"results":[{"seq":"3-a","id":"x","changes":[{"rev":"1-y"}]}],"last_seq":"3-a"})");
+    follow.transport->answer(load_recording("couchdb-3.4.3", "db-missing"));
+    Collector collector;
+    auto options = quick();
+    options.feed = edw::Feed::longpoll;
+    edw::ChangesFollower follower(*follow.db, options);
+    CHECK_THROWS_AS(follower.follow(std::stop_token(), collector), edw::HttpError);
+    CHECK(collector.ids == std::vector<std::string>{"x"});
+    CHECK(follower.reconnects() == 2);
+    CHECK(follow.since_of(1) == "0");
+    CHECK(follow.since_of(2) == "0");
+    CHECK(follow.since_of(3) == "3-a");
+}
+
 TEST_CASE("the cluster feed cut while a node failed is resumed after its last change")
 {
     Follow follow;
