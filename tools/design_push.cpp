@@ -12,9 +12,17 @@
 namespace edw::tools {
 namespace {
 
+// Where the revision of the last push is kept, in the database itself, so that every machine
+// pushing to it sees the same record.
+std::string push_record_id(const std::string& design_id)
+{
+    return "_local/edw-design-push-" + design_id.substr(8);
+}
+
 // Saving an unchanged design doc would make the server rebuild every view in it, so compare
-// first and write only on a difference.
-int push_design(const GlobalOptions& global, const std::string& path)
+// first and write only on a difference. A server copy that someone changed since the last push
+// (another tool, a hand edit in Fauxton) is not overwritten without --force.
+int push_design(const GlobalOptions& global, const std::string& path, bool force)
 {
     nlohmann::json design = load_design_doc(path);
     const auto database = open_database(load_tool_settings(global));
@@ -26,18 +34,41 @@ int push_design(const GlobalOptions& global, const std::string& path)
                       << database->describe() << "\n";
             return 0;
         }
+        auto record = database->get(push_record_id(id));
+        if (current && !force) {
+            const std::string pushed = record ? record->value("pushed_rev", "") : "";
+            const std::string now = current->value("_rev", "");
+            if (pushed != now) {
+                std::cerr << "edw: " << id << " in " << database->describe()
+                          << " was changed since the last edw design push (server rev " << now
+                          << ", "
+                          << (pushed.empty() ? std::string("never pushed by edw")
+                                             : "last pushed rev " + pushed)
+                          << "); compare it with " << path
+                          << ", then push with --force to overwrite it\n";
+                return 1;
+            }
+        }
         if (current) {
             design["_rev"] = (*current)["_rev"];
         } else {
             design.erase("_rev");
         }
         const auto saved = database->save(design);
-        if (!saved.is_conflict()) {
-            std::cout << (current ? "updated " : "created ") << id << " (rev " << saved.rev
-                      << ") in " << database->describe() << "\n";
-            return 0;
+        if (saved.is_conflict()) {
+            continue; // someone pushed at the same moment: compare with theirs first
         }
-        // Someone pushed at the same moment: compare with theirs before writing again.
+        nlohmann::json note = {
+            {"_id", push_record_id(id)}, {"pushed_rev", saved.rev}, {"source", path}};
+        if (record) {
+            note["_rev"] = (*record)["_rev"];
+        }
+        if (database->save(note).is_conflict()) {
+            std::cerr << "edw: warning: another push recorded itself at the same moment\n";
+        }
+        std::cout << (current ? "updated " : "created ") << id << " (rev " << saved.rev << ") in "
+                  << database->describe() << "\n";
+        return 0;
     }
     throw HttpError("cannot push " + id + " to " + database->describe() +
                         ": it keeps changing on the server (HTTP 409 conflict)",
@@ -57,8 +88,11 @@ void add_design_commands(CLI::App& app, const GlobalOptions& global, Action& act
     push->fallthrough();
     auto path = std::make_shared<std::string>("design-docs/process");
     push->add_option("path", *path, "Design doc folder or JSON file")->capture_default_str();
-    push->callback([&action, &global, path] {
-        action = [&global, path] { return push_design(global, *path); };
+    auto force = std::make_shared<bool>(false);
+    push->add_flag("--force", *force,
+                   "Overwrite the server copy even when it changed since the last edw push");
+    push->callback([&action, &global, path, force] {
+        action = [&global, path, force] { return push_design(global, *path, *force); };
     });
 }
 

@@ -1,4 +1,5 @@
-# edw design push: created, then unchanged (no new revision), then updated; bad JS refused.
+# edw design push: created, then unchanged (no new revision), then updated; bad JS refused; a
+# server copy changed by someone else is kept unless --force.
 . "$(dirname "$0")/lib.sh"
 
 write_config edw-cli-design
@@ -20,6 +21,20 @@ expect_status 2 "$edw" design push process
 expect_output "views/status/map.js:3: unmatched"
 expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
 expect_output "updated _design/process (rev 3-"
+
+# A server copy changed behind edw's back is not overwritten without --force.
+"$edw" doc get _design/process | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const doc = JSON.parse(s); doc.edited_by_hand = true; console.log(JSON.stringify(doc)); });' >edited.json
+expect_status 0 "$edw" doc put edited.json
+printf 'function (doc) {\n  emit(doc._id, 2);\n}\n' >process/views/status/map.js
+expect_status 1 "$edw" design push process
+expect_output "was changed since the last edw design push (server rev 4-"
+expect_output "--force"
+expect_status 0 "$edw" design push process --force
+expect_output "updated _design/process (rev 5-"
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+expect_output "updated _design/process (rev 6-"
 
 expect_status 2 "$edw" design push no-such-folder
 expect_output "no-such-folder"
