@@ -190,7 +190,9 @@ private:
     ViewResult query_view(const ViewQuery& query)
     {
         try {
-            return m_database.query(m_options.design, m_options.view, query);
+            return patiently("the " + m_options.view + " query", [&] {
+                return m_database.query(m_options.design, m_options.view, query);
+            });
         } catch (const HttpError& error) {
             if (error.is_not_found()) {
                 throw HttpError(std::string(error.what()) + " (is the design doc _design/" +
@@ -464,11 +466,20 @@ private:
     // again, until a shutdown, when the batch is left unrecorded for the next start to redo.
     std::vector<BulkResult> bulk_save_patiently(const std::vector<nlohmann::json>& docs)
     {
+        return patiently("the batch", [&] { return m_database.bulk_save(docs); });
+    }
+
+    // Runs `call` until it works: the server may be down for a while (a restart, a network
+    // cut), which the listener waits out. Errors that waiting cannot mend are thrown, and so is
+    // a passing one once a shutdown has been asked for and two tries failed.
+    template <typename Call>
+    auto patiently(const std::string& what, Call&& call) -> decltype(call())
+    {
         Backoff backoff({std::chrono::milliseconds(500), std::chrono::milliseconds(30000)});
         for (;;) {
             std::string trouble;
             try {
-                return m_database.bulk_save(docs);
+                return call();
             } catch (const TransportError& error) {
                 if (!error.is_retryable() || (m_stop.stop_requested() && backoff.attempt() >= 2)) {
                     throw;
@@ -483,7 +494,7 @@ private:
                 trouble = error.what();
             }
             const auto wait = backoff.next();
-            log_warning(trouble + "; trying the batch again in " + std::to_string(wait.count()) +
+            log_warning(trouble + "; trying " + what + " again in " + std::to_string(wait.count()) +
                         " ms");
             std::this_thread::sleep_for(wait);
         }
