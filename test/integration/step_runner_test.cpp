@@ -1,4 +1,5 @@
 #include "conformance.hpp"
+#include "tcp_proxy.hpp"
 #include "test_server.hpp"
 
 #include <edw/edelweiss_steps.hpp>
@@ -424,6 +425,95 @@ TEST_CASE("four workers sharing a step through claims do each of 2,000 docs once
         CHECK(claims_left == 0);
         CHECK(wrong == 0);
     }
+}
+
+TEST_CASE("through a proxy that cuts, delays and truncates, both steps do every doc once")
+{
+    auto direct = fresh_database("edw-it-chaos");
+    push_process_design(*direct);
+    auto settings = test_settings("edw-it-chaos");
+    TcpProxy proxy(settings.server.port());
+    settings.server = edw::Url::parse("http://127.0.0.1:" + std::to_string(proxy.port()));
+    auto db = edw::open_database(settings);
+
+    CountingStep first;
+    CountingStep second;
+    auto second_step = second.step();
+    second_step.name = "signal_processing";
+    second_step.follows = edw::StepPosition::after("move_to_sps");
+    second_step.run = [&second,
+                       inner = edw::edelweiss::signal_processing({.hostname = "test"}).run](
+                          const nlohmann::json& doc) {
+        {
+            const std::lock_guard lock(second.mutex);
+            ++second.runs[doc["_id"].get<std::string>()];
+        }
+        return inner(doc);
+    };
+    edw::StepRunner newfiles(*db, first.step(), fast_options("chaos-newfiles"));
+    edw::StepRunner analysis(*db, second_step, fast_options("chaos-analysis"));
+    std::jthread one([&](std::stop_token stop) { newfiles.run(stop); });
+    std::jthread two([&](std::stop_token stop) { analysis.run(stop); });
+
+    std::atomic<bool> calm{false};
+    std::jthread chaos([&](std::stop_token stop) {
+        for (int round = 0; !stop.stop_requested() && !calm; ++round) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+            switch (round % 4) {
+            case 0:
+                proxy.cut_all();
+                break;
+            case 1:
+                proxy.set_delay(std::chrono::milliseconds(40));
+                break;
+            case 2:
+                proxy.set_delay(std::chrono::milliseconds(0));
+                proxy.truncate_next(2);
+                break;
+            default:
+                break;
+            }
+        }
+        proxy.set_delay(std::chrono::milliseconds(0));
+    });
+    for (int batch = 0; batch < 6; ++batch) {
+        direct->bulk_save(docs("ma22a01" + std::to_string(batch), 0, 50));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2)); // more chaos while the work goes on
+    calm = true;
+    chaos.join();
+    CHECK(wait_for_step(*direct, "signal_processing", 300));
+    one.request_stop();
+    two.request_stop();
+    one.join();
+    two.join();
+    MESSAGE("chaos: " << proxy.connections() << " connections, " << proxy.truncated()
+                      << " truncated responses; conflicts resolved "
+                      << newfiles.counts().conflicts.load() + analysis.counts().conflicts.load()
+                      << ", results dropped as already recorded "
+                      << newfiles.counts().dropped.load() + analysis.counts().dropped.load());
+    CHECK(proxy.truncated() > 0);
+    CHECK(proxy.connections() > 10);
+    edw::ViewQuery all;
+    all.include_docs = true;
+    int wrong = 0;
+    int total = 0;
+    for (const auto& row : direct->all_docs(all).rows) {
+        if (row.id.rfind("_design/", 0) == 0) {
+            continue;
+        }
+        ++total;
+        std::string names;
+        for (const auto& entry : (*row.doc)["process"]) {
+            names += entry["name"].get<std::string>() + ",";
+        }
+        wrong += names == "move_to_sps,signal_processing," ? 0 : 1;
+    }
+    CHECK(total == 300);
+    CHECK(wrong == 0);
+    CHECK(first.runs.size() == 300);
+    CHECK(second.runs.size() == 300);
 }
 
 TEST_SUITE_END();

@@ -84,6 +84,20 @@ void TcpProxy::forward(int client, int server)
         for (int i = 0; i < 2; ++i) {
             if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
                 const ssize_t got = ::read(fds[i].fd, buffer, sizeof buffer);
+                if (got > 0 && i == 1) { // from the server
+                    if (const long delay = m_delay_ms.load(); delay > 0) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+                    }
+                    if (got > 1 && m_truncate.fetch_sub(1) > 0) {
+                        ++m_truncated;
+                        [[maybe_unused]] const auto sent = ::write(fds[0].fd, buffer, got / 2);
+                        closed = true;
+                        continue;
+                    }
+                    if (m_truncate.load() < 0) {
+                        m_truncate = 0;
+                    }
+                }
                 if (got <= 0 || ::write(fds[1 - i].fd, buffer, static_cast<size_t>(got)) != got) {
                     closed = true;
                 }

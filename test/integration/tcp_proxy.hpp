@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -19,6 +20,12 @@ public:
     void cut_all();
     /// How many connections were accepted so far.
     [[nodiscard]] int connections() const noexcept { return m_accepted; }
+    /// Holds every chunk from the server this long before passing it on (zero: no delay).
+    void set_delay(std::chrono::milliseconds delay) noexcept { m_delay_ms = delay.count(); }
+    /// The next `count` chunks from the server are passed on cut in half, and their connection
+    /// closed: truncated responses.
+    void truncate_next(int count) noexcept { m_truncate = count; }
+    [[nodiscard]] int truncated() const noexcept { return m_truncated; }
 
 private:
     void accept_loop();
@@ -29,6 +36,9 @@ private:
     int m_port = 0;
     std::atomic<bool> m_stopping{false};
     std::atomic<int> m_accepted{0};
+    std::atomic<long> m_delay_ms{0};
+    std::atomic<int> m_truncate{0};
+    std::atomic<int> m_truncated{0};
     std::mutex m_mutex;
     std::vector<int> m_sockets;
     std::vector<std::thread> m_threads;
