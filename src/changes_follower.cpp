@@ -124,6 +124,7 @@ ChangesFollower::ChangesFollower(Database& database, FollowOptions options)
 void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
 {
     Backoff backoff(m_options.reconnect_backoff);
+    Seq failed_at;
     while (!stop.stop_requested()) {
         ChangesQuery query;
         query.feed = m_options.feed;
@@ -132,6 +133,13 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
         query.filter_parameters = m_options.filter_parameters;
         query.include_docs = m_options.include_docs;
         query.limit = m_options.limit;
+        if (m_unreadable_pages >= 2) {
+            // The same stretch keeps failing: perhaps one doc in it that the parser cannot read
+            // (nested deeper than it allows, say). One row without its doc gets past it; the
+            // handler then reads that doc on its own and can report it as that doc's error.
+            query.include_docs = false;
+            query.limit = 1;
+        }
         if (m_options.feed == Feed::continuous) {
             query.heartbeat = m_options.heartbeat;
         } else {
@@ -141,6 +149,7 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
         std::string trouble;
         try {
             const auto end = m_database.changes(query, watch);
+            m_unreadable_pages = 0;
             if (end) {
                 // Not the end of the database: a limit, a timeout or a node in maintenance.
                 // Everything up to last_seq was sent, so resume from there at once.
@@ -178,6 +187,10 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
         if (stop.stop_requested()) {
             return;
         }
+        // Failing again and again at one position may be the network, or one doc the parser
+        // cannot read; a page cut short looks the same from here.
+        m_unreadable_pages = m_position == failed_at ? m_unreadable_pages + 1 : 1;
+        failed_at = m_position;
         if (watch.rows() > 0) {
             backoff.reset(); // it worked for a while: this is a new failure, not a repeated one
         }

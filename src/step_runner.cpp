@@ -236,6 +236,12 @@ private:
                 // start sees it again.
                 log_error("cannot look up doc " + change.id + ": " + error.what());
                 return;
+            } catch (const JsonError& error) {
+                // A doc edw cannot read (nested too deep, not JSON): that doc's error, and the
+                // listener goes on with the others.
+                log_error("cannot read doc " + change.id + ", left where it is: " + error.what());
+                m_tracker.finish(ticket);
+                return;
             }
             if (!change.doc) {
                 m_tracker.finish(ticket);

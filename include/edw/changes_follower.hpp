@@ -72,6 +72,9 @@ private:
     FollowOptions m_options;
     Seq m_position;
     int m_reconnects = 0;
+    /// Requests that failed in a row at m_position: after two, one row is asked for without its
+    /// doc, to get past a doc the parser cannot read.
+    int m_unreadable_pages = 0;
 };
 
 } // namespace edw

@@ -516,4 +516,41 @@ TEST_CASE("through a proxy that cuts, delays and truncates, both steps do every 
     CHECK(second.runs.size() == 300);
 }
 
+TEST_CASE("untrusted docs (nested too deep, huge, odd process arrays) are that doc's problem only")
+{
+    auto db = fresh_database("edw-it-untrusted");
+    push_process_design(*db);
+    edw::StepRunner runner(*db, edw::edelweiss::move_to_sps({.hostname = "test"}), [] {
+        auto options = fast_options("untrusted");
+        options.retry.max_attempts = 1;
+        return options;
+    }());
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    db->bulk_save(docs("ma22a020", 0, 10));
+    // Deeper than the feed parser goes (simdjson stops at 1024 levels).
+    std::string deep(3000, '[');
+    deep += std::string(3000, ']');
+    auto nested = new_metadata_doc("ma22a021_000");
+    nested["deep"] = nlohmann::json::parse(deep);
+    auto huge = new_metadata_doc("ma22a021_001");
+    huge["notes"] = std::string(8 * 1024 * 1024, 'n');
+    auto odd_process = new_metadata_doc("ma22a021_002");
+    odd_process["process"] = "not an array";
+    auto odd_name = new_metadata_doc("ma22a021_003");
+    odd_name["process"] = nlohmann::json::array({{{"name", 42}}});
+    auto no_file = new_metadata_doc("ma22a021_004");
+    no_file.erase("original_file");
+    for (const auto& doc : {nested, huge, odd_process, odd_name, no_file}) {
+        REQUIRE(db->save(doc).status == edw::SaveStatus::ok);
+    }
+    db->bulk_save(docs("ma22a022", 0, 10)); // after the odd ones: the listener must go on
+    CHECK(wait_for_step(*db, "move_to_sps", 21));
+    thread.request_stop();
+    thread.join();
+    CHECK((*db->get("ma22a022_009"))["process"].size() == 1);
+    CHECK((*db->get("ma22a021_001"))["process"].size() == 1); // huge is fine
+    CHECK((*db->get("ma22a021_004"))["status"] == "failed:move_to_sps");
+    CHECK((*db->get("ma22a021_002"))["process"] == "not an array");
+}
+
 TEST_SUITE_END();

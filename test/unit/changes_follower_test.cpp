@@ -87,15 +87,17 @@ TEST_CASE("a feed that stops without a word is resumed from the last seq deliver
 TEST_CASE("a longpoll page that does not parse is asked for again, and the follower goes on")
 {
     Follow follow;
-    follow.transport->answer(200,
-                             R"({"results":[{"seq":"3-a","id":"x","changes":[{"rev":"1-y"}]})");
-    follow.transport->answer(200, "not json at all");
+    // Two pages edw cannot read (a row without a seq, as a poisoned doc might leave it), then a
+    // good one.
+    follow.transport->answer(200, R"({"results":[{"id":"x","changes":[]}],"last_seq":"3-a"})");
+    follow.transport->answer(200, R"({"results":[{"id":"x","changes":[]}],"last_seq":"3-a"})");
     follow.transport->answer(
         200, R"({"results":[{"seq":"3-a","id":"x","changes":[{"rev":"1-y"}]}],"last_seq":"3-a"})");
     follow.transport->answer(load_recording("couchdb-3.4.3", "db-missing"));
     Collector collector;
     auto options = quick();
     options.feed = edw::Feed::longpoll;
+    options.include_docs = true;
     edw::ChangesFollower follower(*follow.db, options);
     CHECK_THROWS_AS(follower.follow(std::stop_token(), collector), edw::HttpError);
     CHECK(collector.ids == std::vector<std::string>{"x"});
@@ -103,6 +105,13 @@ TEST_CASE("a longpoll page that does not parse is asked for again, and the follo
     CHECK(follow.since_of(1) == "0");
     CHECK(follow.since_of(2) == "0");
     CHECK(follow.since_of(3) == "3-a");
+    // After two pages that did not parse, one row is asked for without its doc; then the feed
+    // goes back to normal.
+    CHECK(follow.transport->requests.at(1).url.find("include_docs=true") != std::string::npos);
+    const std::string& third = follow.transport->requests.at(2).url;
+    CHECK(third.find("limit=1") != std::string::npos);
+    CHECK(third.find("include_docs") == std::string::npos);
+    CHECK(follow.transport->requests.at(3).url.find("include_docs=true") != std::string::npos);
 }
 
 TEST_CASE("the cluster feed cut while a node failed is resumed after its last change")
