@@ -90,7 +90,8 @@ void TcpProxy::forward(int client, int server)
                     }
                     if (got > 1 && m_truncate.fetch_sub(1) > 0) {
                         ++m_truncated;
-                        [[maybe_unused]] const auto sent = ::write(fds[0].fd, buffer, got / 2);
+                        [[maybe_unused]] const auto sent =
+                            ::send(fds[0].fd, buffer, static_cast<size_t>(got / 2), MSG_NOSIGNAL);
                         closed = true;
                         continue;
                     }
@@ -98,7 +99,9 @@ void TcpProxy::forward(int client, int server)
                         m_truncate = 0;
                     }
                 }
-                if (got <= 0 || ::write(fds[1 - i].fd, buffer, static_cast<size_t>(got)) != got) {
+                // MSG_NOSIGNAL: a peer that already closed must not end the test with SIGPIPE.
+                if (got <= 0 ||
+                    ::send(fds[1 - i].fd, buffer, static_cast<size_t>(got), MSG_NOSIGNAL) != got) {
                     closed = true;
                 }
             }
