@@ -43,6 +43,7 @@ struct ListenerCommandLine {
     double retry_delay = 10;
     double retry_max_delay = 600;
     double lease = 0;
+    double step_timeout = 3600;
 };
 
 // Closes a file descriptor on every path out.
@@ -225,6 +226,11 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
                    "by dead workers once they are this old (0: no claims)")
         ->check(CLI::Range(0.0, 86400.0))
         ->capture_default_str();
+    app.add_option("--step-timeout", options.step_timeout,
+                   "Seconds one callback may run; past that its doc counts as failed and another "
+                   "thread takes its place (0: no limit)")
+        ->check(CLI::Range(0.0, 604800.0))
+        ->capture_default_str();
     app.add_option("--max-attempts", options.max_attempts,
                    "Attempts per doc before a failing doc is parked as status \"failed:<step>\"")
         ->check(CLI::Range(1, 1000))
@@ -277,6 +283,8 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             }
             runner.lease = std::chrono::milliseconds(static_cast<long>(options.lease * 1000));
         }
+        runner.step_timeout =
+            std::chrono::milliseconds(static_cast<long>(options.step_timeout * 1000));
         runner.listener = options.name;
         runner.design = settings.design;
         runner.view = settings.view;

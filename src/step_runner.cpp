@@ -14,8 +14,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -358,13 +360,32 @@ private:
             m_workers.emplace_back([this] { work(); });
         }
         m_writer = std::jthread([this] { write(); });
+        if (m_options.step_timeout.count() > 0) {
+            m_watchdog = std::jthread([this](std::stop_token stop) { watch_callbacks(stop); });
+        }
     }
 
     void finish_threads()
     {
         m_stop.request_stop();
+        if (m_watchdog.joinable()) {
+            m_watchdog.request_stop();
+            m_watchdog.join();
+        }
         // Callbacks already handed out finish and are written: no half-done step is left.
         m_work.close();
+        {
+            const std::lock_guard lock(m_running_mutex);
+            long stuck = 0;
+            for (const auto& [run, running] : m_running) {
+                stuck += running.abandoned ? 1 : 0;
+            }
+            if (stuck > 0) {
+                log_warning("waiting for " + std::to_string(stuck) +
+                            " callbacks that ran past --step-timeout to return");
+            }
+        }
+        const std::lock_guard lock(m_workers_mutex);
         for (auto& worker : m_workers) {
             worker.join();
         }
@@ -382,6 +403,7 @@ private:
             if (m_leases && !take_claim(*item)) {
                 continue;
             }
+            const auto run = start_running(id, *item);
             try {
                 if (m_leases) {
                     const auto result = m_step.run(without_claim(item->doc));
@@ -412,7 +434,91 @@ private:
                 outcome.updated = record_failure(std::move(item->doc), *outcome.failure,
                                                  std::chrono::system_clock::now(), m_options.retry);
             }
+            if (!finish_running(run)) {
+                log_warning("step " + m_step.name + " on doc " + id +
+                            " returned after it was given up for running too long; its result "
+                            "is dropped");
+                continue;
+            }
             m_outcomes.push(std::move(outcome));
+        }
+    }
+
+    // Callbacks in progress, watched for --step-timeout. -------------------------------------
+
+    struct Running {
+        std::string id;
+        Clock::time_point started;
+        nlohmann::json doc; ///< As handed to the callback, to record a timeout on.
+        std::optional<CheckpointTracker::Ticket> ticket;
+        bool abandoned = false;
+    };
+
+    std::size_t start_running(const std::string& id, const Work& item)
+    {
+        if (m_options.step_timeout.count() <= 0) {
+            return 0;
+        }
+        const std::lock_guard lock(m_running_mutex);
+        const std::size_t run = ++m_next_run;
+        m_running[run] = Running{id, Clock::now(), item.doc, item.ticket, false};
+        return run;
+    }
+
+    // False when the watchdog gave the callback up: its outcome was already reported.
+    bool finish_running(std::size_t run)
+    {
+        if (run == 0) {
+            return true;
+        }
+        const std::lock_guard lock(m_running_mutex);
+        const auto found = m_running.find(run);
+        if (found == m_running.end()) {
+            return true;
+        }
+        const bool abandoned = found->second.abandoned;
+        m_running.erase(found);
+        return !abandoned;
+    }
+
+    // A callback that runs past --step-timeout cannot be stopped (it is code in this process),
+    // but it need not hold up the step: its doc gets a failure record (and so a retry, or
+    // parking), a new worker thread takes its place in the pool, and whatever the callback
+    // returns later is dropped.
+    void watch_callbacks(std::stop_token stop)
+    {
+        const auto period = std::clamp(m_options.step_timeout / 4, std::chrono::milliseconds(10),
+                                       std::chrono::milliseconds(1000));
+        while (!stop.stop_requested()) {
+            std::this_thread::sleep_for(period);
+            std::vector<Running> overdue;
+            {
+                const std::lock_guard lock(m_running_mutex);
+                for (auto& [run, running] : m_running) {
+                    if (!running.abandoned &&
+                        Clock::now() - running.started > m_options.step_timeout) {
+                        running.abandoned = true;
+                        overdue.push_back(running);
+                    }
+                }
+            }
+            for (auto& running : overdue) {
+                ++m_counts.failed;
+                Outcome outcome{running.id, running.ticket, std::nullopt, nlohmann::json(),
+                                Failure{.step = m_step.name,
+                                        .worker = m_options.worker,
+                                        .message = "ran longer than " +
+                                                   std::to_string(m_options.step_timeout.count()) +
+                                                   " ms (--step-timeout) and was given up",
+                                        .detail = {}}};
+                auto base = m_leases ? m_leases->release(running.id).value_or(running.doc)
+                                     : std::move(running.doc);
+                outcome.updated = record_failure(without_claim(std::move(base)), *outcome.failure,
+                                                 std::chrono::system_clock::now(), m_options.retry);
+                m_outcomes.push(std::move(outcome));
+                const std::lock_guard lock(m_workers_mutex);
+                m_workers.emplace_back([this] { work(); });
+            }
         }
     }
 
@@ -702,8 +808,13 @@ private:
     std::stop_source m_stop;
     BoundedQueue<Work> m_work;
     BoundedQueue<Outcome> m_outcomes;
+    std::mutex m_workers_mutex; ///< The pool grows when a callback is given up.
     std::vector<std::jthread> m_workers;
     std::jthread m_writer;
+    std::jthread m_watchdog;
+    std::mutex m_running_mutex;
+    std::map<std::size_t, Running> m_running;
+    std::size_t m_next_run = 0;
     CheckpointTracker m_tracker;
     std::mutex m_in_flight_mutex;
     std::set<std::string> m_in_flight;

@@ -48,6 +48,9 @@ struct RunnerOptions {
     /// before its callback runs (a 409 means another worker has it), the claim is renewed while
     /// the callback runs, and a claim left by a dead worker is taken over once it expires.
     std::optional<std::chrono::milliseconds> lease;
+    /// Above zero: a callback running longer is given up. Its doc gets a failure record (retry,
+    /// then parking), another thread takes its place, and its late result is dropped.
+    std::chrono::milliseconds step_timeout{0};
 };
 
 /// Counters of what a runner did, for logs, tests and status pages.

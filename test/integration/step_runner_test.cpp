@@ -553,4 +553,45 @@ TEST_CASE("untrusted docs (nested too deep, huge, odd process arrays) are that d
     CHECK((*db->get("ma22a021_002"))["process"] == "not an array");
 }
 
+TEST_CASE("a callback stuck past --step-timeout is given up: its doc fails, the others go on")
+{
+    auto db = fresh_database("edw-it-stuck");
+    push_process_design(*db);
+    std::atomic<bool> release_stuck{false};
+    edw::Step step = edw::edelweiss::move_to_sps({.hostname = "test"});
+    step.run = [&release_stuck, inner = step.run](const nlohmann::json& doc) {
+        if (doc["_id"] == "ma22a030_003") {
+            while (!release_stuck) { // stuck until the test lets it go
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
+        return inner(doc);
+    };
+    auto options = fast_options("stuck");
+    options.jobs = 1; // one thread: without the timeout, the stuck doc would hold up the rest
+    options.step_timeout = std::chrono::milliseconds(300);
+    options.retry.max_attempts = 1;
+    edw::StepRunner runner(*db, step, options);
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    db->bulk_save(docs("ma22a030", 0, 10));
+    CHECK(wait_for_step(*db, "move_to_sps", 9));
+    std::optional<nlohmann::json> stuck;
+    for (int i = 0; i < 100; ++i) {
+        stuck = db->get("ma22a030_003");
+        if (stuck && stuck->value("status", "") != "good") {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(stuck.has_value());
+    CHECK((*stuck)["status"] == "failed:move_to_sps");
+    CHECK((*stuck)[edw::failures_field][0]["message"].get<std::string>().find("--step-timeout") !=
+          std::string::npos);
+    release_stuck = true; // its late result must be dropped
+    thread.request_stop();
+    thread.join();
+    CHECK((*db->get("ma22a030_003"))["process"].empty());
+    CHECK(runner.counts().recorded == 9);
+}
+
 TEST_SUITE_END();
