@@ -257,8 +257,9 @@ TEST_CASE("four workers splitting a step by shard do each doc once, and each doe
     }
 }
 
-TEST_CASE("failing callbacks are recorded on the doc, retried with backoff, then parked; put back, "
-          "they finish")
+TEST_CASE(
+    "failing callbacks are recorded on the doc, retried with backoff, then parked, and put back, "
+    "they finish")
 {
     auto db = fresh_database("edw-it-failures");
     push_process_design(*db);

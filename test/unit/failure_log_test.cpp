@@ -77,7 +77,7 @@ TEST_CASE("a retry time in the past lets the doc run now")
     CHECK_FALSE(edw::retry_at(doc, "signal_processing").has_value());
 }
 
-TEST_CASE("the last attempt parks the doc; put_back brings it back with all its attempts")
+TEST_CASE("the last attempt parks the doc, and put_back brings it back with all its attempts")
 {
     const auto now = std::chrono::system_clock::now();
     auto doc = waiting_doc();

@@ -26,7 +26,7 @@ TEST_CASE("the same source compiles once and keeps its id")
     CHECK(engine.compile("function (doc) { emit(doc.a, null); }") == first);
 }
 
-TEST_CASE("map runs every function on every doc; a throw spoils only its own function's rows")
+TEST_CASE("map runs every function on every doc, and a throw spoils only its own function's rows")
 {
     edw::JavaScriptEngine engine;
     const int keys = engine.compile("function (doc) { emit([doc.n, doc._id], doc.v); emit(1); }");
@@ -64,7 +64,7 @@ TEST_CASE("docs are frozen: a function cannot change what the next one sees")
     CHECK(outcomes[0][1].rows[0].second == 3);
 }
 
-TEST_CASE("filter gets (doc, req) and answers per doc; a throw is an error for that doc")
+TEST_CASE("filter gets (doc, req) and answers per doc, and a throw is an error for that doc")
 {
     edw::JavaScriptEngine engine;
     const int filter = engine.compile("function (doc, req) { if (doc.bad) { throw 'no'; } "

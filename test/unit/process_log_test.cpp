@@ -53,7 +53,8 @@ TEST_CASE("a step is waiting at its exact position: move_to_sps2 is not move_to_
     CHECK_FALSE(edw::is_waiting_at(metadata_doc(nlohmann::json::array()), after));
 }
 
-TEST_CASE("an appended entry has the step name first, the result, and the date; other fields stay")
+TEST_CASE(
+    "an appended entry has the step name first, the result, and the date, and other fields stay")
 {
     const auto doc = edw::append_step(metadata_doc(nlohmann::json::array()), "move_to_sps",
                                       {{"file", "/sps/x.root"}, {"name", "spoofed"}},

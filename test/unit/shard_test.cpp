@@ -16,7 +16,7 @@ TEST_CASE("fnv1a64 gives the published FNV-1a values, so shares never move")
     CHECK(edw::fnv1a64("foobar") == 0x85944171f73967e8ULL);
 }
 
-TEST_CASE("K/N parses; anything else is refused naming the text")
+TEST_CASE("K/N parses, and anything else is refused naming the text")
 {
     const auto shard = edw::Shard::parse("2/4");
     CHECK(shard.index() == 2);
