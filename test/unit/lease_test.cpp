@@ -56,7 +56,7 @@ TEST_CASE("a claim is a field lastproc does not see, and it expires")
     CHECK_FALSE(edw::without_claim(doc).contains(edw::claim_field));
 }
 
-TEST_CASE("a claim answered 201 is ours; a 409 is another worker's")
+TEST_CASE("a claim answered 201 is ours, and a 409 is another worker's")
 {
     Server server;
     edw::LeaseKeeper leases(*server.db, "w1", "move_to_sps", std::chrono::minutes(1));
