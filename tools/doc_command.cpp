@@ -13,7 +13,7 @@ namespace edw::tools {
 
 void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action)
 {
-    auto* doc = app.add_subcommand("doc", "Read documents");
+    auto* doc = app.add_subcommand("doc", "Read and write documents");
     doc->require_subcommand(1);
     doc->fallthrough();
 
