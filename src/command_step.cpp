@@ -1,18 +1,17 @@
 // CommandStep: one child process per doc, fed and drained through pipes with poll().
 #include "edw/command_step.hpp"
 
+#include "child_process.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <vector>
-
-extern char** environ;
 
 namespace edw {
 namespace {
@@ -76,41 +75,10 @@ nlohmann::json run_command(const CommandStepOptions& options, const nlohmann::js
     open_pipe(out, options.name);
     open_pipe(err, options.name);
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in.read, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out.write, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err.write, STDERR_FILENO);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigfillset(&defaults);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
     // Its own process group: a timeout ends the command and everything it started.
-    posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                              POSIX_SPAWN_SETPGROUP);
-    std::vector<std::string> environment;
-    for (char** variable = environ; *variable != nullptr; ++variable) {
-        environment.emplace_back(*variable);
-    }
-    environment.push_back("EDW_STEP=" + options.name);
-    environment.push_back("EDW_DOC_ID=" + id);
-    std::vector<char*> envp;
-    for (auto& variable : environment) {
-        envp.push_back(variable.data());
-    }
-    envp.push_back(nullptr);
-    std::vector<char*> argv{const_cast<char*>("/bin/sh"), const_cast<char*>("-c"),
-                            const_cast<char*>(options.command.c_str()), nullptr};
     pid_t child = -1;
-    const int spawned =
-        ::posix_spawn(&child, "/bin/sh", &actions, &attributes, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+    const int spawned = spawn_child(child, {"/bin/sh", "-c", options.command}, in.read, out.write,
+                                    err.write, {"EDW_STEP=" + options.name, "EDW_DOC_ID=" + id});
     if (spawned != 0) {
         throw StepFailure(what + " cannot start: " + std::strerror(spawned), "");
     }
@@ -219,12 +187,9 @@ nlohmann::json run_command(const CommandStepOptions& options, const nlohmann::js
 
 Step command_step(CommandStepOptions options)
 {
-    // A command that exits before reading its input makes our write fail with EPIPE; without
-    // this the signal would end the listener.
-    struct sigaction current {};
-    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-        ::signal(SIGPIPE, SIG_IGN);
-    }
+    // A command that exits before reading its input makes our write fail with EPIPE, which
+    // must not end the listener.
+    ignore_sigpipe();
     Step step;
     step.name = options.name;
     step.follows = options.follows;

@@ -1,12 +1,13 @@
 // JavaScriptEngine: talks to the edw-js child, one JSON line each way per request.
 #include "edw/javascript_engine.hpp"
 
+#include "child_process.hpp"
+
 #include <edw/error.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-
-extern char** environ;
 
 namespace edw {
 namespace {
@@ -99,33 +98,12 @@ void JavaScriptEngine::start()
     child->to_child = input[1];
     child->from_child = output[0];
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, input[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
-    // The caller may block signals for its own signal thread; the child needs SIGALRM (its
-    // timeout) and default handling of the rest. Its own process group keeps a terminal's Ctrl-C
-    // from ending it while the caller finishes the work in hand.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigfillset(&defaults);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                              POSIX_SPAWN_SETPGROUP);
-
+    // The child needs SIGALRM (its timeout) and a process group of its own, so that a
+    // terminal's Ctrl-C does not end it while the caller finishes the work in hand.
     const std::string program = host_path();
-    const std::string timeout = std::to_string(m_timeout.count());
-    std::vector<char*> argv{const_cast<char*>(program.c_str()), const_cast<char*>("--timeout-ms"),
-                            const_cast<char*>(timeout.c_str()), nullptr};
     const int spawned =
-        ::posix_spawnp(&child->pid, program.c_str(), &actions, &attributes, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+        spawn_child(child->pid, {program, "--timeout-ms", std::to_string(m_timeout.count())},
+                    input[0], output[1], -1);
     ::close(input[0]);
     ::close(output[1]);
     if (spawned != 0) {
@@ -133,11 +111,7 @@ void JavaScriptEngine::start()
         throw StoreError("cannot start the JavaScript engine " + program + ": " +
                          std::strerror(spawned) + " (build edw-js, or set EDW_JS to its path)");
     }
-    // A child that died makes writes fail with EPIPE; without this the signal would end us.
-    struct sigaction current {};
-    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-        ::signal(SIGPIPE, SIG_IGN);
-    }
+    ignore_sigpipe(); // a child that died makes our writes fail with EPIPE, not end us
     m_child = std::move(child);
     for (const auto& source : m_sources) {
         const auto answer =
