@@ -1,97 +1,14 @@
-// edw bench: benchmarks that print figures as JSON lines. `parse` measures the changes feed parser.
-#include "command.hpp"
+// edw bench: registers the benchmarks (`parse`, `pipeline`) and the pipeline's listener (`step`).
+#include "bench.hpp"
 
-#include <edw/feed_parser.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <cstdio>
-#include <iostream>
 #include <memory>
 
 namespace edw::tools {
 namespace {
 
-// A continuous feed as CouchDB 3 sends it with include_docs: opaque string seqs, EDELWEISS-shaped
-// docs at various steps, and a heartbeat now and then.
-std::string synthetic_feed(std::uint64_t lines)
+void add_parse(CLI::App& bench, Action& action)
 {
-    std::string feed;
-    feed.reserve(lines * 560);
-    char line[1024];
-    for (std::uint64_t i = 0; i < lines; ++i) {
-        const int steps = static_cast<int>(i % 3);
-        const char* process =
-            steps == 0 ? "[]"
-            : steps == 1
-                ? R"([{"name":"move_to_sps","hostname":"ccage","file":"/sps/edelweiss/data/f.root","md5sum":"e96241bf89c8f2902d043c77f98c79af","log":"copied","date":"2026-11-30T01:09:50.500Z"}])"
-                : R"([{"name":"move_to_sps","hostname":"ccage","file":"/sps/edelweiss/data/f.root","md5sum":"e96241bf89c8f2902d043c77f98c79af","log":"copied","date":"2026-11-30T01:09:50.500Z"},{"name":"signal_processing","hostname":"ccage","file":"/sps/f.amp.root","md5sum":"ad6c0f5a884ff06c473ae0fab37a5e33","log":"amplitudes","date":"2026-11-30T01:09:50.508Z"}])";
-        const int length = std::snprintf(
-            line, sizeof line,
-            R"({"seq":"%llu-g1AAAACLeJzLYWBgYMpgTmHgz8tPSTV0MDQy1zMAQsMcoEQiQ1L9____szKYEmNygQLsKYmWqWlmJijqcRqRxwIkGRqA1H-oSWxgk9JSLFJMzXBrzwIAHPwg0A","id":"ma22a%03llu_%03llu","changes":[{"rev":"%d-2d1f7d1b0a4c4f1ea5ab9d1d4b5e6f70"}],"doc":{"_id":"ma22a%03llu_%03llu","_rev":"%d-2d1f7d1b0a4c4f1ea5ab9d1d4b5e6f70","run":"ma22a%03llu","status":"good","datecreated":1796000990.4817507,"original_file":"/mnt/data/f.root","md5sum":"e96241bf89c8f2902d043c77f98c79af","conditions":{"temperature":0.0157,"volts":{"detector_a":[8,-8,2,-2]}},"process":%s}})"
-            "\n",
-            static_cast<unsigned long long>(i + 1), static_cast<unsigned long long>(i / 1000),
-            static_cast<unsigned long long>(i % 1000), steps + 1,
-            static_cast<unsigned long long>(i / 1000), static_cast<unsigned long long>(i % 1000),
-            steps + 1, static_cast<unsigned long long>(i / 1000), process);
-        feed.append(line, static_cast<std::size_t>(length));
-        if (i % 1000 == 999) {
-            feed.push_back('\n'); // a heartbeat
-        }
-    }
-    return feed;
-}
-
-struct Counter final : ContinuousFeedParser::Handler {
-    std::uint64_t rows = 0;
-    std::uint64_t with_doc = 0;
-    void on_change(Change&& change) override
-    {
-        ++rows;
-        with_doc += change.doc ? 1 : 0;
-    }
-    void on_end(FeedEnd&&) override {}
-};
-
-int bench_parse(std::uint64_t lines, std::size_t chunk)
-{
-    const std::string feed = synthetic_feed(lines);
-    ContinuousFeedParser parser;
-    Counter counter;
-    const auto started = std::chrono::steady_clock::now();
-    // In network-sized pieces, cut wherever they fall, as a socket delivers them.
-    for (std::size_t at = 0; at < feed.size(); at += chunk) {
-        parser.feed(std::string_view(feed).substr(at, chunk), counter);
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (counter.rows != lines || counter.with_doc != lines) {
-        std::cerr << "edw: bench parse: read " << counter.rows << " rows (" << counter.with_doc
-                  << " with docs) of " << lines << "\n";
-        return 1;
-    }
-    std::cout << nlohmann::json{{"benchmark", "feed_parse"},
-                                {"lines", lines},
-                                {"bytes", feed.size()},
-                                {"chunk_bytes", chunk},
-                                {"seconds", seconds},
-                                {"lines_per_s", static_cast<double>(lines) / seconds},
-                                {"mb_per_s", static_cast<double>(feed.size()) / 1e6 / seconds}}
-                     .dump()
-              << "\n";
-    return 0;
-}
-
-} // namespace
-
-void add_bench_commands(CLI::App& app, const GlobalOptions&, Action& action)
-{
-    auto* bench = app.add_subcommand("bench", "Benchmarks that print their figures as JSON lines");
-    bench->require_subcommand(1);
-    bench->fallthrough();
-
-    auto* parse = bench->add_subcommand(
+    auto* parse = bench.add_subcommand(
         "parse", "Changes feed parser: lines/s and MB/s over a generated continuous feed with "
                  "include_docs");
     parse->fallthrough();
@@ -106,6 +23,88 @@ void add_bench_commands(CLI::App& app, const GlobalOptions&, Action& action)
     parse->callback([&action, lines, chunk] {
         action = [lines, chunk] { return bench_parse(*lines, *chunk); };
     });
+}
+
+void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
+{
+    auto* pipeline = bench.add_subcommand(
+        "pipeline",
+        "A synthetic K-step pipeline (trivial callbacks, each step a listener process) on a fresh "
+        "database, against the database's own limit: the null pipeline (bulk create, then per "
+        "step one read of the changes with docs and one _bulk_docs write back), raw _bulk_docs "
+        "and single-PUT rates, creation-to-last-step latency of single docs, listener peak RSS. "
+        "Prints one JSON line");
+    pipeline->fallthrough();
+    auto options = std::make_shared<PipelineBenchOptions>();
+    pipeline->add_option("-n,--docs", options->docs, "Docs sent through the pipeline")
+        ->check(CLI::Range(1ULL, 100000000ULL))
+        ->capture_default_str();
+    pipeline
+        ->add_option("-k,--steps", options->steps,
+                     "Steps; 2 are the EDELWEISS move_to_sps and signal_processing")
+        ->check(CLI::Range(1, 20))
+        ->capture_default_str();
+    pipeline->add_option("--jobs", options->jobs, "Callbacks at once in each listener")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    pipeline
+        ->add_option("--backend", options->backend,
+                     "embedded (a new SQLite file) or server (new databases on the settings' "
+                     "server); default: the backend the settings name")
+        ->check(CLI::IsMember({"embedded", "server"}));
+    pipeline->add_flag("--backlog", options->backlog,
+                       "Create the docs before starting the listeners, which then catch up on "
+                       "them (default: listeners first, then the docs are created)");
+    pipeline
+        ->add_option("--trickle", options->trickle,
+                     "Single docs sent one at a time through the idle pipeline for the latency "
+                     "percentiles (0: none)")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
+    pipeline->add_option("--puts", options->puts, "Single PUTs timed for the write rate")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    pipeline->add_option(
+        "--dir", options->dir,
+        "Folder for the embedded store's files and the listeners' logs (default: a "
+        "new folder in $TMPDIR, removed afterwards)");
+    pipeline->add_option("--design", options->design_dir,
+                         "The process design doc folder (default: design-docs/process found "
+                         "beside the program or in the working directory)");
+    pipeline->add_flag("--keep", options->keep,
+                       "Keep the databases, files and logs afterwards, and say where they are");
+    pipeline->callback([&global, &action, options] {
+        action = [&global, options] { return bench_pipeline(global, *options); };
+    });
+}
+
+void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
+{
+    // Run by `bench pipeline`, not by hand: hidden from --help by its empty description.
+    auto* step = bench.add_subcommand("step", "");
+    step->group("");
+    step->fallthrough();
+    auto options = std::make_shared<BenchStepOptions>();
+    step->add_option("--name", options->name, "The step's name")->required();
+    step->add_option("--follows", options->follows, "The step before (none: new docs)");
+    step->add_option("--jobs", options->jobs, "Callbacks at once")->check(CLI::Range(1, 256));
+    step->add_option("--batch-size", options->batch_size, "Most docs written in one request")
+        ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)));
+    step->callback([&global, &action, options] {
+        action = [&global, options] { return bench_step(global, *options); };
+    });
+}
+
+} // namespace
+
+void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& action)
+{
+    auto* bench = app.add_subcommand("bench", "Benchmarks that print their figures as JSON lines");
+    bench->require_subcommand(1);
+    bench->fallthrough();
+    add_parse(*bench, action);
+    add_pipeline(*bench, global, action);
+    add_step(*bench, global, action);
 }
 
 } // namespace edw::tools

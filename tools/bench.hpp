@@ -1,0 +1,45 @@
+// Bench: the `edw bench` benchmarks, which print their figures as JSON lines and assert nothing.
+#pragma once
+
+#include "command.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace edw::tools {
+
+/// `edw bench parse`: the changes feed parser over a generated continuous feed with include_docs.
+int bench_parse(std::uint64_t lines, std::size_t chunk);
+
+struct PipelineBenchOptions {
+    std::uint64_t docs = 10000;
+    int steps = 2;        ///< 2: the EDELWEISS steps move_to_sps and signal_processing.
+    int jobs = 4;         ///< Callbacks at once in each listener.
+    std::string backend;  ///< "embedded" or "server"; empty: the one the settings name.
+    bool backlog = false; ///< Create the docs first, then start the listeners.
+    int trickle = 100;    ///< Single docs sent through the idle pipeline for the latency figures.
+    int puts = 1000;      ///< Single PUTs for the write-rate figure.
+    std::size_t create_batch = 1000; ///< Docs per `_bulk_docs` when creating them.
+    std::string dir;                 ///< Embedded store files and listener logs; a new temp dir.
+    std::string design_dir;          ///< The `process` design doc folder; found when empty.
+    bool keep = false;               ///< Keep the databases and files afterwards.
+};
+
+/// `edw bench pipeline`: a K-step synthetic pipeline, each step a listener process, measured
+/// against the database's own limit (the null pipeline), with write rates, latency and memory.
+int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& options);
+
+struct BenchStepOptions {
+    std::string name;
+    std::string follows; ///< The step before; empty for new docs.
+    int jobs = 4;
+    std::size_t batch_size = 200;
+};
+
+/// `edw bench step` (hidden): one listener of the synthetic pipeline, run by `bench pipeline`.
+/// Prints "ready", then "recorded <count>" whenever the count changes; stops at the end of its
+/// standard input, so that it never outlives the bench.
+int bench_step(const GlobalOptions& global, const BenchStepOptions& options);
+
+} // namespace edw::tools

@@ -1,0 +1,596 @@
+// edw bench pipeline: the synthetic pipeline against the null pipeline, on a fresh database.
+#include "bench.hpp"
+
+#include <edw/child_process.hpp>
+#include <edw/design_doc.hpp>
+#include <edw/error.hpp>
+#include <edw/exit_status.hpp>
+#include <edw/metadata.hpp>
+#include <edw/open_database.hpp>
+#include <edw/progress.hpp>
+#include <edw/utc_time.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace edw::tools {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<std::string> step_names(int steps)
+{
+    if (steps == 2) {
+        return {"move_to_sps", "signal_processing"};
+    }
+    std::vector<std::string> names;
+    for (int i = 1; i <= steps; ++i) {
+        names.push_back("step" + std::to_string(i));
+    }
+    return names;
+}
+
+Seq update_seq(Database& database)
+{
+    const auto info = database.info();
+    if (!info.contains("update_seq")) {
+        throw JsonError("the info of " + database.describe() + " has no update_seq");
+    }
+    return Seq::from_json(info["update_seq"]);
+}
+
+// The design doc folder: given, or the source tree's (the program runs from build/tools), or the
+// installed one, or the working directory's.
+fs::path find_design_dir(const std::string& given)
+{
+    if (!given.empty()) {
+        return given;
+    }
+    std::error_code error;
+    const fs::path program = fs::read_symlink("/proc/self/exe", error);
+    std::vector<fs::path> candidates;
+    if (!error) {
+        candidates.push_back(program.parent_path() / "../../design-docs/process");
+        candidates.push_back(program.parent_path() / "../share/edw/design-docs/process");
+    }
+    candidates.emplace_back("design-docs/process");
+    for (const auto& candidate : candidates) {
+        if (fs::is_directory(candidate, error)) {
+            return candidate.lexically_normal();
+        }
+    }
+    throw ConfigError("cannot find the process design doc folder (design-docs/process); give it "
+                      "with --design");
+}
+
+// Where the bench's databases live, and how a listener process is told.
+struct Target {
+    Settings base;
+    std::string backend;
+    fs::path dir;
+    std::string prefix; ///< Server database names start with it: edw-bench-<pid>-.
+
+    [[nodiscard]] Settings settings(const std::string& name) const
+    {
+        Settings settings = base;
+        if (backend == "embedded") {
+            settings.server = Url::parse("file://" + (dir / (name + ".db")).string());
+            settings.database = name;
+        } else {
+            settings.database = prefix + name;
+        }
+        return settings;
+    }
+};
+
+// Synthetic EDELWEISS docs: run `run`, files from `first`.
+std::vector<nlohmann::json> make_docs(const std::string& run, std::uint64_t first,
+                                      std::uint64_t count, std::mt19937_64& rng)
+{
+    std::vector<nlohmann::json> docs;
+    docs.reserve(count);
+    const double now = epoch_seconds_now();
+    for (std::uint64_t i = 0; i < count; ++i) {
+        docs.push_back(make_metadata_doc(run, static_cast<int>(first + i), now, rng));
+    }
+    return docs;
+}
+
+void check_all_written(const std::vector<BulkResult>& results, const std::string& what)
+{
+    for (const auto& result : results) {
+        if (!result.ok()) {
+            throw StoreError(what + ": doc " + result.id + " was refused: " + result.error + ": " +
+                             result.reason);
+        }
+    }
+}
+
+// Bulk-creates `count` docs in batches; returns the seconds it took.
+double create_docs(Database& database, std::uint64_t count, std::size_t batch, std::mt19937_64& rng,
+                   const std::string& label)
+{
+    Progress progress(label, count, "docs");
+    const auto start = Clock::now();
+    for (std::uint64_t done = 0; done < count;) {
+        const auto size = std::min<std::uint64_t>(batch, count - done);
+        const auto docs = make_docs("ma22a000", done, size, rng);
+        check_all_written(database.bulk_save(docs), "creating docs");
+        done += size;
+        progress.advance(size);
+    }
+    const double seconds = seconds_since(start);
+    progress.finish();
+    return seconds;
+}
+
+struct PageReader final : ChangesHandler {
+    std::vector<Change> rows;
+    void on_change(Change&& change) override { rows.push_back(std::move(change)); }
+};
+
+// One null-pipeline step: read the feed since `since` in pages, with the docs, and write each
+// doc back with the step's entry. Our own writes land after every doc not yet read, so the
+// first `count` rows are exactly the docs to move.
+double null_step(Database& database, const Seq& since, std::uint64_t count, std::size_t batch,
+                 const std::string& step)
+{
+    Progress progress("null pipeline, " + step, count, "docs");
+    const auto start = Clock::now();
+    ChangesQuery query;
+    query.since = since;
+    query.include_docs = true;
+    query.limit = batch;
+    for (std::uint64_t done = 0; done < count;) {
+        PageReader page;
+        const auto end = database.changes(query, page);
+        if (!end || page.rows.empty()) {
+            throw StoreError("null pipeline: the feed ended after " + std::to_string(done) +
+                             " of " + std::to_string(count) + " docs");
+        }
+        std::vector<nlohmann::json> docs;
+        docs.reserve(page.rows.size());
+        const std::string date = utc_now_iso8601();
+        for (auto& row : page.rows) {
+            if (!row.doc || done + docs.size() >= count) {
+                continue;
+            }
+            nlohmann::json doc = row.doc->parse();
+            doc["process"].push_back({{"name", step}, {"bench", true}, {"date", date}});
+            docs.push_back(std::move(doc));
+        }
+        check_all_written(database.bulk_save(docs), "null pipeline");
+        done += docs.size();
+        progress.advance(docs.size());
+        query.since = end->last_seq;
+    }
+    const double seconds = seconds_since(start);
+    progress.finish();
+    return seconds;
+}
+
+struct NullFigures {
+    double seconds = 0;
+    double create_seconds = 0;
+    double single_put_per_s = 0;
+};
+
+NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& options,
+                              const std::vector<std::string>& steps, std::mt19937_64& rng)
+{
+    NullFigures figures;
+    Seq since = update_seq(database);
+    figures.create_seconds =
+        create_docs(database, options.docs, options.create_batch, rng, "null pipeline, create");
+    figures.seconds = figures.create_seconds;
+    for (const auto& step : steps) {
+        const Seq next = update_seq(database);
+        figures.seconds += null_step(database, since, options.docs, options.create_batch, step);
+        since = next;
+    }
+    // Single PUTs, one after the other, of new docs.
+    const auto docs = make_docs("ma22a002", 0, static_cast<std::uint64_t>(options.puts), rng);
+    Progress progress("single PUTs", docs.size(), "docs");
+    const auto start = Clock::now();
+    for (const auto& doc : docs) {
+        database.save(doc);
+        progress.advance(1);
+    }
+    figures.single_put_per_s = static_cast<double>(docs.size()) / seconds_since(start);
+    progress.finish();
+    return figures;
+}
+
+// One listener process of the synthetic pipeline, and the count it reports.
+class Listener {
+public:
+    Listener(const std::vector<std::string>& argv, const std::vector<std::string>& environment,
+             const fs::path& log)
+        : m_log(log)
+    {
+        int input[2];
+        int output[2];
+        if (::pipe2(input, O_CLOEXEC) != 0 || ::pipe2(output, O_CLOEXEC) != 0) {
+            throw StoreError(std::string("cannot make a pipe: ") + std::strerror(errno));
+        }
+        const int errors = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (errors < 0) {
+            throw StoreError("cannot write " + log.string() + ": " + std::strerror(errno));
+        }
+        const int failed = spawn_child(m_pid, argv, input[0], output[1], errors, environment);
+        ::close(input[0]);
+        ::close(output[1]);
+        ::close(errors);
+        if (failed != 0) {
+            ::close(input[1]);
+            ::close(output[0]);
+            throw StoreError("cannot start " + argv[0] + ": " + std::strerror(failed));
+        }
+        m_input = input[1];
+        m_reader = std::thread([this, fd = output[0]] { read_reports(fd); });
+    }
+
+    ~Listener()
+    {
+        stop();
+        if (m_reader.joinable()) {
+            m_reader.join();
+        }
+    }
+
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    // Waits until the count reaches `count`; false when the listener ended first or reported
+    // nothing new for `silence`.
+    bool wait_for(long count, std::chrono::seconds silence)
+    {
+        std::unique_lock lock(m_mutex);
+        long seen = m_recorded;
+        for (;;) {
+            if (m_recorded >= count) {
+                return true;
+            }
+            if (m_ended) {
+                return false;
+            }
+            if (!m_changed.wait_for(lock, silence, [&] {
+                    return m_recorded != seen || m_ended || m_recorded >= count;
+                })) {
+                return false;
+            }
+            seen = m_recorded;
+        }
+    }
+
+    bool wait_ready(std::chrono::seconds limit)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_changed.wait_for(lock, limit, [&] { return m_ready || m_ended; }) && m_ready;
+    }
+
+    long recorded()
+    {
+        const std::lock_guard lock(m_mutex);
+        return m_recorded;
+    }
+
+    /// The peak resident set (VmHWM) in MB, while it runs.
+    [[nodiscard]] double peak_rss_mb() const
+    {
+        std::ifstream status("/proc/" + std::to_string(m_pid) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.rfind("VmHWM:", 0) == 0) {
+                return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+            }
+        }
+        return 0;
+    }
+
+    /// Closes its standard input, which stops it, and returns its exit status.
+    int stop()
+    {
+        if (m_input >= 0) {
+            ::close(m_input);
+            m_input = -1;
+        }
+        if (m_pid > 0) {
+            int status = 0;
+            while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            m_pid = -1;
+            m_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        return m_status;
+    }
+
+    [[nodiscard]] const fs::path& log() const { return m_log; }
+
+private:
+    void read_reports(int fd)
+    {
+        std::string buffer;
+        char chunk[4096];
+        for (;;) {
+            const ssize_t got = ::read(fd, chunk, sizeof chunk);
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            if (got <= 0) {
+                break;
+            }
+            buffer.append(chunk, static_cast<std::size_t>(got));
+            std::size_t end = 0;
+            while ((end = buffer.find('\n')) != std::string::npos) {
+                const std::string line = buffer.substr(0, end);
+                buffer.erase(0, end + 1);
+                const std::lock_guard lock(m_mutex);
+                if (line == "ready") {
+                    m_ready = true;
+                } else if (line.rfind("recorded ", 0) == 0) {
+                    m_recorded = std::strtol(line.c_str() + 9, nullptr, 10);
+                }
+                m_changed.notify_all();
+            }
+        }
+        ::close(fd);
+        const std::lock_guard lock(m_mutex);
+        m_ended = true;
+        m_changed.notify_all();
+    }
+
+    fs::path m_log;
+    pid_t m_pid = -1;
+    int m_input = -1;
+    int m_status = 0;
+    std::thread m_reader;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    bool m_ready = false;
+    bool m_ended = false;
+    long m_recorded = 0;
+};
+
+std::string self_program()
+{
+    std::error_code error;
+    const fs::path program = fs::read_symlink("/proc/self/exe", error);
+    if (error) {
+        throw StoreError("cannot find this program (/proc/self/exe): " + error.message());
+    }
+    return program.string();
+}
+
+std::vector<std::unique_ptr<Listener>>
+start_listeners(const GlobalOptions& global, const Target& target, const Settings& settings,
+                const PipelineBenchOptions& options, const std::vector<std::string>& steps)
+{
+    const std::string program = self_program();
+    // Credentials too: the settings may have had them in the URL, which EDW_URL replaces.
+    std::vector<std::string> environment = {"EDW_URL=" + settings.server.str(),
+                                            "EDW_DB=" + settings.database};
+    if (!settings.username.empty()) {
+        environment.push_back("EDW_USERNAME=" + settings.username);
+        environment.push_back("EDW_PASSWORD=" + settings.password);
+    }
+    std::vector<std::unique_ptr<Listener>> listeners;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        std::vector<std::string> argv = {program};
+        if (!global.config.empty()) {
+            argv.insert(argv.end(), {"--config", global.config});
+        }
+        argv.insert(argv.end(),
+                    {"bench", "step", "--name", steps[i], "--jobs", std::to_string(options.jobs)});
+        if (i > 0) {
+            argv.insert(argv.end(), {"--follows", steps[i - 1]});
+        }
+        listeners.push_back(
+            std::make_unique<Listener>(argv, environment, target.dir / (steps[i] + ".log")));
+    }
+    for (auto& listener : listeners) {
+        if (!listener->wait_ready(std::chrono::seconds(60))) {
+            throw StoreError("a listener did not start; see " + listener->log().string());
+        }
+    }
+    return listeners;
+}
+
+// Waits for the last listener to record `count` docs, drawing progress.
+void wait_for_pipeline(Listener& last, std::uint64_t count)
+{
+    Progress progress("pipeline", count, "docs");
+    long shown = 0;
+    while (shown < static_cast<long>(count)) {
+        // No timing assertion: only a listener that ends or stalls for minutes stops the bench.
+        if (!last.wait_for(std::min<long>(shown + 100, static_cast<long>(count)),
+                           std::chrono::seconds(300))) {
+            throw StoreError("the pipeline stopped at " + std::to_string(last.recorded()) + " of " +
+                             std::to_string(count) + " docs; see " + last.log().string());
+        }
+        const long now = last.recorded();
+        progress.advance(static_cast<std::uint64_t>(now - shown));
+        shown = now;
+    }
+    progress.finish();
+}
+
+double percentile(std::vector<double> sorted, double q)
+{
+    if (sorted.empty()) {
+        return 0;
+    }
+    const auto at = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+    return sorted[std::min(at, sorted.size() - 1)];
+}
+
+// Single docs, one at a time on the idle pipeline: from just before the PUT to the last step's
+// write having returned.
+std::vector<double> measure_latency(Database& database, Listener& last, int count,
+                                    std::mt19937_64& rng)
+{
+    std::vector<double> milliseconds;
+    const auto docs = make_docs("ma22a001", 0, static_cast<std::uint64_t>(count), rng);
+    Progress progress("latency", docs.size(), "docs");
+    for (const auto& doc : docs) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // idle again
+        const long before = last.recorded();
+        const auto start = Clock::now();
+        database.save(doc);
+        if (!last.wait_for(before + 1, std::chrono::seconds(60))) {
+            throw StoreError("a single doc did not get through the pipeline; see " +
+                             last.log().string());
+        }
+        milliseconds.push_back(seconds_since(start) * 1000.0);
+        progress.advance(1);
+    }
+    progress.finish();
+    std::sort(milliseconds.begin(), milliseconds.end());
+    return milliseconds;
+}
+
+double round_to(double value, int digits)
+{
+    const double scale = std::pow(10.0, digits);
+    return std::round(value * scale) / scale;
+}
+
+} // namespace
+
+int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& options)
+{
+    Target target;
+    target.base = load_tool_settings(global);
+    target.backend = options.backend.empty()
+                         ? (target.base.server.is_file() ? "embedded" : "server")
+                         : options.backend;
+    if (target.backend == "server" && target.base.server.is_file()) {
+        throw ConfigError("--backend server needs a server URL in the settings (url in " +
+                          std::string("edw.ini or EDW_URL)"));
+    }
+    target.prefix = "edw-bench-" + std::to_string(::getpid()) + "-";
+    const bool temporary_dir = options.dir.empty();
+    if (temporary_dir) {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/edw-bench-XXXXXX";
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw StoreError("cannot make a temporary folder: " +
+                             std::string(std::strerror(errno)));
+        }
+        target.dir = pattern;
+    } else {
+        target.dir = fs::absolute(options.dir);
+        fs::create_directories(target.dir);
+    }
+    const auto design = load_design_doc(find_design_dir(options.design_dir));
+    const auto steps = step_names(options.steps);
+    std::mt19937_64 rng(20261201);
+
+    // The database's own limit, in the same run.
+    const auto null_settings = target.settings("null");
+    const auto null_database = open_database(null_settings);
+    null_database->create();
+    const NullFigures null_figures = run_null_pipeline(*null_database, options, steps, rng);
+
+    const auto settings = target.settings("pipeline");
+    const auto database = open_database(settings);
+    database->create();
+    database->save(design);
+    std::vector<std::unique_ptr<Listener>> listeners;
+    Clock::time_point start;
+    if (options.backlog) {
+        create_docs(*database, options.docs, options.create_batch, rng, "backlog, create");
+        start = Clock::now();
+        listeners = start_listeners(global, target, settings, options, steps);
+    } else {
+        listeners = start_listeners(global, target, settings, options, steps);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500)); // feeds connected
+        start = Clock::now();
+        create_docs(*database, options.docs, options.create_batch, rng, "create");
+    }
+    wait_for_pipeline(*listeners.back(), options.docs);
+    const double seconds = seconds_since(start);
+    const auto latency = measure_latency(*database, *listeners.back(), options.trickle, rng);
+
+    nlohmann::json rss = nlohmann::json::array();
+    for (auto& listener : listeners) {
+        rss.push_back(round_to(listener->peak_rss_mb(), 1));
+    }
+    int failed = 0;
+    for (auto& listener : listeners) {
+        if (listener->stop() != 0) {
+            std::cerr << "edw: bench pipeline: a listener failed; see " << listener->log().string()
+                      << "\n";
+            ++failed;
+        }
+    }
+    const double docs = static_cast<double>(options.docs);
+    const double null_rate = docs / null_figures.seconds;
+    const double rate = docs / seconds;
+    nlohmann::json figures = {
+        {"benchmark", "pipeline"},
+        {"backend", target.backend},
+        {"mode", options.backlog ? "backlog" : "live"},
+        {"docs", options.docs},
+        {"steps", options.steps},
+        {"jobs", options.jobs},
+        {"seconds", round_to(seconds, 3)},
+        {"docs_per_s", round_to(rate, 1)},
+        {"null_docs_per_s", round_to(null_rate, 1)},
+        {"fraction_of_null", round_to(rate / null_rate, 3)},
+        {"bulk_docs_per_s", round_to(docs / null_figures.create_seconds, 1)},
+        {"single_put_per_s", round_to(null_figures.single_put_per_s, 1)},
+        {"latency_ms",
+         {{"docs", latency.size()},
+          {"p50", round_to(percentile(latency, 0.50), 2)},
+          {"p95", round_to(percentile(latency, 0.95), 2)},
+          {"p99", round_to(percentile(latency, 0.99), 2)}}},
+        {"listener_peak_rss_mb", rss},
+    };
+    std::cout << figures.dump() << "\n";
+    std::cout.flush();
+    listeners.clear();
+    if (options.keep) {
+        std::cerr << "edw: bench pipeline: kept " << target.dir.string()
+                  << (target.backend == "server" ? " and databases " + target.prefix + "*" : "")
+                  << "\n";
+    } else {
+        if (target.backend == "server") {
+            null_database->destroy();
+            database->destroy();
+        }
+        if (temporary_dir) {
+            fs::remove_all(target.dir);
+        }
+    }
+    return failed == 0 ? exit_ok : exit_failure;
+}
+
+} // namespace edw::tools
