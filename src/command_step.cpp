@@ -1,7 +1,7 @@
 // CommandStep: one child process per doc, fed and drained through pipes with poll().
 #include "edw/command_step.hpp"
 
-#include "child_process.hpp"
+#include <edw/child_process.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

@@ -100,18 +100,18 @@ Seq read_seq(ondemand::value& value, const std::optional<Seq>& last_seq, const S
 {
     switch (checked(value.type(), source)) {
     case ondemand::json_type::string:
-        return Seq::from_json(nlohmann::json(std::string(checked(value.get_string(), source))));
+        return Seq::from_string(checked(value.get_string(), source));
     case ondemand::json_type::number:
         // A small number is reported as signed even when it has no minus sign.
         switch (checked(value.get_number_type(), source)) {
         case ondemand::number_type::unsigned_integer:
-            return Seq::from_json(nlohmann::json(checked(value.get_uint64(), source)));
+            return Seq::from_number(checked(value.get_uint64(), source));
         case ondemand::number_type::signed_integer: {
             const std::int64_t number = checked(value.get_int64(), source);
             if (number < 0) {
                 throw_malformed(source);
             }
-            return Seq::from_json(nlohmann::json(static_cast<std::uint64_t>(number)));
+            return Seq::from_number(static_cast<std::uint64_t>(number));
         }
         default:
             throw_malformed(source);
@@ -132,19 +132,14 @@ void read_revs(ondemand::value& value, std::vector<std::string>& revs, const Sou
     }
 }
 
-std::optional<nlohmann::json> read_doc(ondemand::value& value, const Source& source)
+std::optional<DocText> read_doc(ondemand::value& value, const Source& source)
 {
     if (checked(value.type(), source) == ondemand::json_type::null) {
         return std::nullopt; // no doc to give, as for a row the server could not read
     }
-    // On Demand skips nested values without checking them, so nlohmann checks the doc in full;
-    // it also keeps integers too large for 64 bits, which simdjson refuses.
-    const std::string_view text = checked(checked(value.get_object(), source).raw_json(), source);
-    auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-    if (doc.is_discarded()) {
-        throw_malformed(source);
-    }
-    return doc;
+    // Kept as text: On Demand skips over it (checking its brackets and UTF-8), and whoever needs
+    // its fields parses it then, so that reading the feed builds no document tree.
+    return DocText(std::string(checked(checked(value.get_object(), source).raw_json(), source)));
 }
 
 // Reads one row object into `change`, or into `end` when it is the `last_seq` line, and returns

@@ -1,8 +1,7 @@
 // JavaScriptEngine: talks to the edw-js child, one JSON line each way per request.
 #include "edw/javascript_engine.hpp"
 
-#include "child_process.hpp"
-
+#include <edw/child_process.hpp>
 #include <edw/error.hpp>
 
 #include <fcntl.h>

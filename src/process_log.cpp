@@ -3,6 +3,8 @@
 
 #include <edw/error.hpp>
 
+#include <simdjson.h>
+
 namespace edw {
 
 nlohmann::json StepPosition::key_prefix() const
@@ -52,6 +54,34 @@ bool is_waiting_at(const nlohmann::json& doc, const StepPosition& position)
 {
     const auto key = lastproc_key(doc);
     return key && (*key)[0] == position.key_prefix();
+}
+
+bool may_be_waiting_at(std::string_view doc_json, const StepPosition& position)
+{
+    // One parser per thread, reused: its buffers grow to the largest doc and stay.
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(doc_json.data(), doc_json.size()).get(doc) != simdjson::SUCCESS) {
+        return true; // not JSON, or numbers simdjson refuses: nlohmann decides
+    }
+    simdjson::dom::array process;
+    if (doc["process"].get(process) != simdjson::SUCCESS) {
+        return false; // no process array: in no step's queue
+    }
+    simdjson::dom::element last;
+    bool empty = true;
+    for (const auto entry : process) {
+        last = entry;
+        empty = false;
+    }
+    if (empty) {
+        return position.is_new_document();
+    }
+    std::string_view name;
+    if (position.is_new_document() || last["name"].get(name) != simdjson::SUCCESS) {
+        return false;
+    }
+    return name == position.step();
 }
 
 bool has_step(const nlohmann::json& doc, std::string_view step)

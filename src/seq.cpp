@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace edw {
 
 // Checked here so that to_query() cannot fail in the middle of a reconnect.
@@ -27,6 +29,33 @@ Seq Seq::from_json(const nlohmann::json& value)
     }
     Seq seq;
     seq.m_json = value.dump();
+    return seq;
+}
+
+Seq Seq::from_string(std::string_view text)
+{
+    // Seqs are plain ASCII in practice; only text that JSON must escape (or that must be checked
+    // as UTF-8) goes through nlohmann, so that reading a feed row costs one string copy.
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+    });
+    if (!plain) {
+        return from_json(nlohmann::json(std::string(text)));
+    }
+    Seq seq;
+    seq.m_json.clear();
+    seq.m_json.reserve(text.size() + 2);
+    seq.m_json.push_back('"');
+    seq.m_json.append(text);
+    seq.m_json.push_back('"');
+    return seq;
+}
+
+Seq Seq::from_number(std::uint64_t number)
+{
+    Seq seq;
+    seq.m_json = std::to_string(number);
     return seq;
 }
 

@@ -94,6 +94,16 @@ public:
                                               static_cast<size_t>(
                                                   sqlite3_column_bytes(m_statement.get(), column)));
     }
+    /// The column's bytes without a copy: valid until the next step() or reset().
+    [[nodiscard]] std::string_view text_view(int column) const
+    {
+        const auto* bytes = sqlite3_column_blob(m_statement.get(), column);
+        return bytes == nullptr
+                   ? std::string_view()
+                   : std::string_view(
+                         static_cast<const char*>(bytes),
+                         static_cast<size_t>(sqlite3_column_bytes(m_statement.get(), column)));
+    }
     [[nodiscard]] std::int64_t integer(int column) const
     {
         return sqlite3_column_int64(m_statement.get(), column);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 struct sqlite3;
 
@@ -25,6 +26,8 @@ struct SqliteConnection;
 /// index lives in the same file and is brought up to date from the feed when it is queried, as
 /// CouchDB does; keys are stored as collation sort keys, so SQLite's own index gives CouchDB's
 /// order. A design doc whose functions do not compile is refused when it is written.
+class WalWatch;
+
 class SqliteDatabase final : public Database {
 public:
     /// `js_timeout` bounds each call of a design-doc function.
@@ -33,6 +36,7 @@ public:
     ~SqliteDatabase() override;
 
     [[nodiscard]] std::string describe() const override;
+    [[nodiscard]] bool is_local() const override { return true; }
     nlohmann::json info() override;
     bool create() override;
     void destroy() override;
@@ -63,6 +67,13 @@ private:
     std::mutex m_mutex; ///< One connection, used by one thread at a time.
     std::unique_ptr<SqliteConnection> m_connection;
     std::unique_ptr<JavaScriptEngine> m_engine;
+    /// Watches kept between live feed requests: closing an inotify instance makes the kernel
+    /// wait for a grace period (milliseconds), which a listener asking one longpoll after
+    /// another would otherwise pay on every request.
+    std::mutex m_watches_mutex;
+    std::vector<std::shared_ptr<WalWatch>> m_idle_watches;
+
+    friend class BorrowedWatch;
 };
 
 } // namespace edw

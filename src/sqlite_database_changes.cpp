@@ -17,12 +17,6 @@
 #include <set>
 
 namespace edw {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Rows read per statement: a filtered feed reads on until it has `limit` rows that pass.
-constexpr std::int64_t feed_chunk = 500;
 
 // Waits for any process's write to the store, by watching its directory for changes to the WAL.
 class WalWatch {
@@ -75,6 +69,69 @@ private:
     std::string m_wal_name;
     int m_fd = -1;
 };
+
+// A watch from the store's idle ones (or a new one), given back when the request ends. A kept
+// watch may hold events of writes made since; they only cause one more read.
+class BorrowedWatch {
+public:
+    explicit BorrowedWatch(SqliteDatabase& store)
+        : m_store(store)
+    {
+        {
+            const std::lock_guard lock(store.m_watches_mutex);
+            if (!store.m_idle_watches.empty()) {
+                m_watch = std::move(store.m_idle_watches.back());
+                store.m_idle_watches.pop_back();
+            }
+        }
+        if (!m_watch) {
+            m_watch = std::make_shared<WalWatch>(store.m_path);
+        }
+    }
+    ~BorrowedWatch()
+    {
+        const std::lock_guard lock(m_store.m_watches_mutex);
+        if (m_store.m_idle_watches.size() < 8) {
+            m_store.m_idle_watches.push_back(std::move(m_watch));
+        }
+    }
+    BorrowedWatch(const BorrowedWatch&) = delete;
+    BorrowedWatch& operator=(const BorrowedWatch&) = delete;
+
+    WalWatch* operator->() const { return m_watch.get(); }
+
+private:
+    SqliteDatabase& m_store;
+    std::shared_ptr<WalWatch> m_watch;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A stored body (the doc without `_id` and `_rev`, as nlohmann wrote it) with `_id` and `_rev`
+// put in front, as text: the feed hands docs on without parsing them.
+DocText stored_doc_text(const std::string& id, const std::string& rev, bool deleted,
+                        std::string_view body)
+{
+    std::string text = "{\"_id\":" + nlohmann::json(id).dump() + ",\"_rev\":\"" + rev + "\"";
+    if (deleted) {
+        text += ",\"_deleted\":true}";
+        return DocText(std::move(text));
+    }
+    // The body is an object: "{}" or "{...}".
+    if (body.size() > 2) {
+        text.reserve(text.size() + body.size());
+        text += ',';
+        text.append(body.substr(1));
+    } else {
+        text += '}';
+    }
+    return DocText(std::move(text));
+}
+
+// Rows read per statement: a filtered feed reads on until it has `limit` rows that pass.
+constexpr std::int64_t feed_chunk = 500;
 
 // What decides whether a feed row is sent.
 struct FeedFilter {
@@ -162,9 +219,9 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
         }
     }
     // Watch before reading, so that a write between the read and the wait still wakes us.
-    std::optional<WalWatch> watch;
+    std::optional<BorrowedWatch> watch;
     if (query.feed != Feed::normal) {
-        watch.emplace(m_path);
+        watch.emplace(*this);
     }
     const std::uint64_t wanted = query.limit ? std::max<std::uint64_t>(*query.limit, 1) : 0;
     const auto started = Clock::now();
@@ -188,7 +245,7 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
                 read.bind(1, position).bind(2, feed_chunk);
                 while (read.step()) {
                     Change change;
-                    change.seq = Seq(std::to_string(read.integer(0)));
+                    change.seq = Seq::from_number(static_cast<std::uint64_t>(read.integer(0)));
                     change.id = read.text(1);
                     if ((filter.by_ids && filter.ids.count(change.id) == 0) ||
                         (filter.design_only && change.id.rfind("_design/", 0) != 0)) {
@@ -198,14 +255,8 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
                     change.revs = {read.text(2)};
                     change.deleted = read.integer(3) != 0;
                     if (query.include_docs || filter.needs_doc()) {
-                        nlohmann::json doc = change.deleted ? nlohmann::json::object()
-                                                            : nlohmann::json::parse(read.text(4));
-                        doc["_id"] = change.id;
-                        doc["_rev"] = change.revs.front();
-                        if (change.deleted) {
-                            doc["_deleted"] = true;
-                        }
-                        change.doc = std::move(doc);
+                        change.doc = stored_doc_text(change.id, change.revs.front(), change.deleted,
+                                                     read.text_view(4));
                     }
                     rows.push_back(std::move(change));
                 }
@@ -218,12 +269,14 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
             std::vector<bool> passes(rows.size(), true);
             if (filter.selector) {
                 for (std::size_t i = 0; i < rows.size(); ++i) {
-                    passes[i] = filter.selector->matches(*rows[i].doc);
+                    passes[i] = filter.selector->matches(rows[i].doc->parse());
                 }
             } else if (filter.function) {
+                std::vector<nlohmann::json> parsed;
+                parsed.reserve(rows.size());
                 std::vector<const nlohmann::json*> docs;
                 for (const auto& row : rows) {
-                    docs.push_back(&*row.doc);
+                    docs.push_back(&parsed.emplace_back(row.doc->parse()));
                 }
                 const auto outcomes = m_engine->filter(*filter.function, filter.request, docs);
                 for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -262,7 +315,8 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
         const bool answered = query.feed == Feed::normal ||
                               (query.feed == Feed::longpoll && delivered > 0) || limit_reached;
         if (answered) {
-            return FeedEnd{Seq(std::to_string(position)), static_cast<std::uint64_t>(pending)};
+            return FeedEnd{Seq::from_number(static_cast<std::uint64_t>(position)),
+                           static_cast<std::uint64_t>(pending)};
         }
         // Wait for a write, in slices, so that a stop request, a heartbeat and the timeout are
         // all noticed in time.
@@ -272,14 +326,14 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
             }
             const auto now = Clock::now();
             if (query.timeout && now - started >= *query.timeout) {
-                return FeedEnd{Seq(std::to_string(position)), 0};
+                return FeedEnd{Seq::from_number(static_cast<std::uint64_t>(position)), 0};
             }
             if (query.heartbeat.count() > 0 && now - last_beat >= query.heartbeat) {
                 handler.on_activity(); // the embedded feed's heartbeat: it is alive
                 last_beat = now;
             }
             const bool settling = recheck.count() > 0;
-            if (watch->wait(settling ? recheck : std::chrono::milliseconds(100))) {
+            if ((*watch)->wait(settling ? recheck : std::chrono::milliseconds(100))) {
                 recheck = std::chrono::milliseconds(1);
                 break;
             }

@@ -80,6 +80,10 @@ public:
     /// Where the database lives, without credentials, for messages: "http://host:5984/edw".
     [[nodiscard]] virtual std::string describe() const = 0;
 
+    /// True for a store inside this process (the embedded one): reading a row costs no network,
+    /// so a listener reads the whole feed and applies its own rule rather than a filter function.
+    [[nodiscard]] virtual bool is_local() const { return false; }
+
     /// `GET /db`: doc_count, update_seq, ... Throws HttpError (404) when the database is missing.
     virtual nlohmann::json info() = 0;
     /// Creates the database; returns false when it already existed.

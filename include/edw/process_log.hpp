@@ -39,6 +39,13 @@ std::optional<nlohmann::json> lastproc_key(const nlohmann::json& doc);
 /// True when `doc` is in the `lastproc` view at `position`: the step after it should run.
 bool is_waiting_at(const nlohmann::json& doc, const StepPosition& position);
 
+/// A first, cheap look at a doc's JSON text, with no document tree built: false only when the
+/// doc cannot be waiting at `position` because its `process` array does not end there (the rule
+/// of the with_process filter). A listener reading an unfiltered feed skips most docs with it;
+/// is_waiting_at on the parsed doc still decides for the others. Text that does not parse gives
+/// true, so that the parse reports it.
+bool may_be_waiting_at(std::string_view doc_json, const StepPosition& position);
+
 /// True when any entry of `doc`'s process array is named `step`.
 bool has_step(const nlohmann::json& doc, std::string_view step);
 

@@ -3,7 +3,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace edw {
 
@@ -21,6 +23,10 @@ public:
 
     /// Wraps a parsed `seq` value. Throws JsonError when it is neither a string nor an integer.
     static Seq from_json(const nlohmann::json& value);
+    /// A string seq, as read (unescaped) from a feed: the same as from_json of that string.
+    static Seq from_string(std::string_view text);
+    /// A number seq, as older servers and the embedded store send them.
+    static Seq from_number(std::uint64_t number);
     /// The position `now` (the end of the feed when the request arrives).
     static Seq now();
 

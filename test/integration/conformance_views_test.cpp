@@ -339,7 +339,7 @@ TEST_CASE("a Mango selector filters the feed on nested fields")
         query.include_docs = true;
         const auto rows = read_feed(*db, query);
         REQUIRE(rows.size() == 1);
-        CHECK((*rows[0].doc)["tags"][1] == "good");
+        CHECK(rows[0].doc->parse()["tags"][1] == "good");
         query.selector = nlohmann::json::parse(R"({"kind": {"$bogus": 1}})");
         CHECK_THROWS_AS(read_feed(*db, query), edw::HttpError);
     }

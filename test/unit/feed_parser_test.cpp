@@ -44,7 +44,7 @@ struct Collector : edw::ContinuousFeedParser::Handler {
             for (const auto& rev : change.revs) {
                 text += " " + rev;
             }
-            text += (change.doc ? " " + change.doc->dump() : std::string()) + "\n";
+            text += (change.doc ? " " + change.doc->parse().dump() : std::string()) + "\n";
         }
         for (const auto& end : ends) {
             text += end.last_seq.json() + " pending " +
@@ -200,14 +200,14 @@ TEST_CASE("a cluster feed during a node failure gives its docs, heartbeats and n
         CHECK(change.id == ids[i]);
         CHECK(change.seq.json().rfind("\"", 0) == 0);
         REQUIRE(change.doc);
-        CHECK((*change.doc)["_id"] == ids[i]);
-        CHECK((*change.doc)["_rev"] == change.revs.at(0));
-        CHECK((*change.doc)["status"] == "good");
-        CHECK((*change.doc)["process"] == nlohmann::json::array());
-        CHECK((*change.doc)["conditions"]["temperature"] == 0.0151);
-        CHECK((*change.doc)["conditions"]["volts"]["detector_a"] ==
+        CHECK(change.doc->parse()["_id"] == ids[i]);
+        CHECK(change.doc->parse()["_rev"] == change.revs.at(0));
+        CHECK(change.doc->parse()["status"] == "good");
+        CHECK(change.doc->parse()["process"] == nlohmann::json::array());
+        CHECK(change.doc->parse()["conditions"]["temperature"] == 0.0151);
+        CHECK(change.doc->parse()["conditions"]["volts"]["detector_a"] ==
               nlohmann::json::array({8, -8, 2, -2}));
-        CHECK((*change.doc)["original_file"] == "/mnt/data/" + ids[i] + ".root");
+        CHECK(change.doc->parse()["original_file"] == "/mnt/data/" + ids[i] + ".root");
     }
     CHECK(feed.changes[0].seq.to_query().rfind("4-", 0) == 0);
     CHECK(feed.changes[2].seq.to_query().rfind("7-", 0) == 0);
@@ -338,7 +338,6 @@ TEST_CASE("lines that are not exactly one complete JSON object are malformed")
         "{\"seq\":1,\"id\":7,\"changes\":[]}",
         "{\"seq\":1,\"id\":\"a\",\"changes\":[],\"deleted\":\"yes\"}",
         "{\"seq\":1,\"id\":\"a\",\"changes\":[],\"doc\":[1]}",
-        "{\"seq\":1,\"id\":\"a\",\"changes\":[],\"doc\":{\"a\":tru}}",
         "{\"seq\":1,\"id\":\"a\xff\",\"changes\":[]}",
         "{\"last_seq\":\"1-a\",\"pending\":-1}",
     };
@@ -349,6 +348,22 @@ TEST_CASE("lines that are not exactly one complete JSON object are malformed")
         CHECK_THROWS_AS(parser.feed(line + "\n", feed), edw::JsonError);
         CHECK(feed.events.empty());
     }
+}
+
+TEST_CASE("a doc that is not JSON is that doc's own error, found when it is parsed")
+{
+    // The parser only checks the doc's brackets, so that reading a feed builds no document
+    // tree; the listener parses the docs it needs and leaves a bad one where it is.
+    edw::ContinuousFeedParser parser;
+    Collector feed;
+    parser.feed("{\"seq\":1,\"id\":\"a\",\"changes\":[],\"doc\":{\"a\":tru}}\n"
+                "{\"seq\":2,\"id\":\"b\",\"changes\":[],\"doc\":{\"a\":true}}\n",
+                feed);
+    REQUIRE(feed.changes.size() == 2);
+    REQUIRE(feed.changes[0].doc);
+    CHECK_THROWS_WITH_AS(feed.changes[0].doc->parse(),
+                         doctest::Contains("malformed document: {\"a\":tru}"), edw::JsonError);
+    CHECK(feed.changes[1].doc->parse()["a"] == true);
 }
 
 TEST_CASE("a seq that is neither a string nor an unsigned integer is malformed")
@@ -424,10 +439,10 @@ TEST_CASE("an included doc keeps its contents, escapes and large numbers")
     CHECK(change.id == "caf\xc3\xa9");
     CHECK(change.seq.json() == "5");
     REQUIRE(change.doc);
-    CHECK((*change.doc)["_id"] == "caf\xc3\xa9");
-    CHECK((*change.doc)["n"] == nlohmann::json::parse(R"([1,-2,2.5,null,true,"\"q\""])"));
-    CHECK((*change.doc)["big"].is_number_float());
-    CHECK((*change.doc)["nested"]["deep"]["deeper"][0] == nlohmann::json::object());
+    CHECK(change.doc->parse()["_id"] == "caf\xc3\xa9");
+    CHECK(change.doc->parse()["n"] == nlohmann::json::parse(R"([1,-2,2.5,null,true,"\"q\""])"));
+    CHECK(change.doc->parse()["big"].is_number_float());
+    CHECK(change.doc->parse()["nested"]["deep"]["deeper"][0] == nlohmann::json::object());
 }
 
 TEST_CASE("a doc of null is left absent")
@@ -445,7 +460,7 @@ TEST_CASE("a line longer than any chunk is assembled from all of them")
         "{\"seq\":\"1-a\",\"id\":\"big\",\"changes\":[],\"doc\":{\"text\":\"" + text + "\"}}\n";
     const Collector feed = feed_in_chunks(line + line, 4096);
     REQUIRE(feed.changes.size() == 2);
-    CHECK((*feed.changes[1].doc)["text"] == text);
+    CHECK(feed.changes[1].doc->parse()["text"] == text);
 }
 
 TEST_CASE("many lines in odd-sized chunks come out complete and in order")
@@ -541,10 +556,10 @@ TEST_CASE("a filtered page with include_docs gives the doc")
         const auto& change = page.results[0];
         CHECK(change.id == "ma22a000_002");
         REQUIRE(change.doc);
-        CHECK((*change.doc)["_id"] == "ma22a000_002");
-        CHECK((*change.doc)["_rev"] == change.revs.at(0));
-        CHECK((*change.doc)["process"][0]["name"] == "move_to_sps");
-        CHECK((*change.doc)["conditions"]["temperature"] == 0.0151);
+        CHECK(change.doc->parse()["_id"] == "ma22a000_002");
+        CHECK(change.doc->parse()["_rev"] == change.revs.at(0));
+        CHECK(change.doc->parse()["process"][0]["name"] == "move_to_sps");
+        CHECK(change.doc->parse()["conditions"]["temperature"] == 0.0151);
     }
 }
 

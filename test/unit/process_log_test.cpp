@@ -53,6 +53,47 @@ TEST_CASE("a step is waiting at its exact position: move_to_sps2 is not move_to_
     CHECK_FALSE(edw::is_waiting_at(metadata_doc(nlohmann::json::array()), after));
 }
 
+TEST_CASE("the first look at a doc's text never turns away a doc that is waiting")
+{
+    const auto after = edw::StepPosition::after("move_to_sps");
+    const auto fresh = edw::StepPosition::new_document();
+    std::vector<nlohmann::json> docs = {
+        metadata_doc(nlohmann::json::array()),
+        metadata_doc({{{"name", "move_to_sps"}}}),
+        metadata_doc({{{"name", "move_to_sps"}}, {{"name", "signal_processing"}}}),
+        metadata_doc({{{"name", "signal_processing"}}, {{"name", "move_to_sps"}}}),
+        metadata_doc({{{"name", "move_to_sps2"}}}),
+        metadata_doc({{{"log", "no name"}}}),
+        metadata_doc({{{"name", 0}}}),
+        metadata_doc("not an array"),
+        {{"_id", "x"}, {"_deleted", true}},
+    };
+    for (const auto& doc : docs) {
+        for (const auto& position : {after, fresh}) {
+            CAPTURE(doc.dump());
+            CAPTURE(position.filter_value());
+            const bool quick = edw::may_be_waiting_at(doc.dump(), position);
+            if (edw::is_waiting_at(doc, position)) {
+                CHECK(quick);
+            }
+            // Only the process array decides the quick answer.
+            const auto process = doc.find("process");
+            const bool ends_here =
+                process != doc.end() && process->is_array() &&
+                (process->empty()
+                     ? position.is_new_document()
+                     : !position.is_new_document() && process->back().is_object() &&
+                           process->back().value("name", nlohmann::json()) == position.step());
+            CHECK(quick == ends_here);
+        }
+    }
+    // Escaped keys and names are read as JSON reads them.
+    CHECK(edw::may_be_waiting_at(R"({"proc\u0065ss":[{"name":"move\u005fto_sps"}]})", after));
+    // Text that does not parse is left to the full parse, which reports it.
+    CHECK(edw::may_be_waiting_at(R"({"process":[{"name":"x"}]")", after));
+    CHECK(edw::may_be_waiting_at("{\"n\":123456789012345678901234567890,\"process\":[]}", after));
+}
+
 TEST_CASE(
     "an appended entry has the step name first, the result, and the date, and other fields stay")
 {

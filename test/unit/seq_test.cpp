@@ -30,4 +30,14 @@ TEST_CASE("a seq that is neither string nor number is refused with its text")
     CHECK_THROWS_AS(edw::Seq::from_json(nlohmann::json::object()), edw::JsonError);
 }
 
+TEST_CASE("seqs read from a feed equal the same seqs parsed as JSON")
+{
+    for (const std::string text : {"12-g1AAAAB", "now", "", "caf\xc3\xa9", "a\"b", "tab\there"}) {
+        CAPTURE(text);
+        CHECK(edw::Seq::from_string(text) == edw::Seq::from_json(nlohmann::json(text)));
+    }
+    CHECK(edw::Seq::from_number(42) == edw::Seq::from_json(nlohmann::json(42)));
+    CHECK(edw::Seq::from_number(0) == edw::Seq());
+}
+
 TEST_SUITE_END();
