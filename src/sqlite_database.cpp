@@ -101,6 +101,12 @@ void create_view_tables(SqliteConnection& connection)
     connection.execute("CREATE INDEX IF NOT EXISTS view_rows_by_doc ON view_rows (ddoc, doc_id)");
 }
 
+// Lets info() count live and deleted docs from a small index instead of reading every row.
+void create_doc_indexes(SqliteConnection& connection)
+{
+    connection.execute("CREATE INDEX IF NOT EXISTS docs_by_deleted ON docs (deleted)");
+}
+
 } // namespace
 
 SqliteDatabase::SqliteDatabase(std::filesystem::path path, std::chrono::milliseconds js_timeout)
@@ -157,6 +163,7 @@ SqliteConnection& SqliteDatabase::open_existing()
     if (format < format_version) {
         WriteTransaction upgrade(*connection);
         create_view_tables(*connection);
+        create_doc_indexes(*connection);
         connection->execute("UPDATE meta SET value = '" + std::to_string(format_version) +
                             "' WHERE key = 'format'");
         upgrade.commit();
@@ -199,6 +206,7 @@ bool SqliteDatabase::create()
     setup.execute("CREATE TABLE local_docs (id TEXT PRIMARY KEY, rev TEXT NOT NULL, body TEXT "
                   "NOT NULL)");
     create_view_tables(setup);
+    create_doc_indexes(setup);
     setup.execute("INSERT INTO meta VALUES ('format', '" + std::to_string(format_version) +
                   "'), ('instance_start_time', '" +
                   std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -226,10 +234,11 @@ nlohmann::json SqliteDatabase::info()
 {
     const std::lock_guard lock(m_mutex);
     auto& connection = open_existing();
-    // One pass over the table for all three figures.
-    auto& totals =
-        connection.statement("SELECT COALESCE(SUM(deleted = 0), 0), COALESCE(SUM(deleted = 1), 0), "
-                             "COALESCE(MAX(seq), 0) FROM docs");
+    // From indexes only (docs_by_deleted, the seq index): reading every row of a store with a
+    // million docs would take seconds, and every listener asks at start.
+    auto& totals = connection.statement(
+        "SELECT (SELECT COUNT(*) FROM docs WHERE deleted = 0), (SELECT COUNT(*) FROM docs WHERE "
+        "deleted = 1), (SELECT COALESCE(MAX(seq), 0) FROM docs)");
     totals.step();
     const auto doc_count = totals.integer(0);
     const auto doc_del_count = totals.integer(1);

@@ -50,8 +50,9 @@ public:
     std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) override;
 
     /// The format version this build writes; a store with a newer one is refused.
-    /// Format 2 added view indexes; a format-1 store gains their tables when opened.
-    static constexpr int format_version = 2;
+    /// Format 2 added view indexes, format 3 an index on `deleted`; an older store gains them
+    /// when opened.
+    static constexpr int format_version = 3;
 
 private:
     struct Design;

@@ -82,10 +82,19 @@ public:
     void run(std::stop_token outside_stop)
     {
         const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
-        const Seq since = choose_start();
+        Seq since = choose_start();
+        // The embedded store's feed costs a SQLite read per row and no network, far less than
+        // mapping every doc into the view: the whole feed, from its start, shows each doc's
+        // latest revision once, which is the catch-up, and then goes on as the live feed.
+        const bool feed_catch_up =
+            m_options.start == StartFrom::checkpoint && m_database.is_local();
+        if (feed_catch_up) {
+            log_info("catching up by reading the embedded store's whole feed");
+            since = Seq();
+        }
         start_threads();
         try {
-            if (m_options.start == StartFrom::checkpoint) {
+            if (m_options.start == StartFrom::checkpoint && !feed_catch_up) {
                 catch_up();
                 if (!m_resumed) {
                     // Every doc waiting at the step when `since` was taken is now handed out,
@@ -345,7 +354,9 @@ private:
         const std::lock_guard lock(m_in_flight_mutex);
         m_replaced[id] = std::move(rev);
         m_replaced_order.push_back(id);
-        while (m_replaced_order.size() > 100000) {
+        // A stale row can only come from a feed read before our write, so the revisions in
+        // flight bound what is needed; a bigger set would only make a long catch-up grow memory.
+        while (m_replaced_order.size() > 10000) {
             m_replaced.erase(m_replaced_order.front());
             m_replaced_order.pop_front();
         }

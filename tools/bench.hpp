@@ -14,12 +14,13 @@ int bench_parse(std::uint64_t lines, std::size_t chunk);
 
 struct PipelineBenchOptions {
     std::uint64_t docs = 10000;
-    int steps = 2;        ///< 2: the EDELWEISS steps move_to_sps and signal_processing.
-    int jobs = 4;         ///< Callbacks at once in each listener.
-    std::string backend;  ///< "embedded" or "server"; empty: the one the settings name.
-    bool backlog = false; ///< Create the docs first, then start the listeners.
-    int trickle = 100;    ///< Single docs sent through the idle pipeline for the latency figures.
-    int puts = 1000;      ///< Single PUTs for the write-rate figure.
+    int steps = 2; ///< 2: the EDELWEISS steps move_to_sps and signal_processing.
+    int jobs = 1;  ///< Callbacks at once in each listener (--jobs, as listeners take it).
+    std::size_t batch_size = 200; ///< Most docs a listener writes at once (--batch-size).
+    std::string backend;          ///< "embedded" or "server"; empty: the one the settings name.
+    bool backlog = false;         ///< Create the docs first, then start the listeners.
+    int trickle = 100; ///< Single docs sent through the idle pipeline for the latency figures.
+    int puts = 1000;   ///< Single PUTs for the write-rate figure.
     std::size_t create_batch = 1000; ///< Docs per `_bulk_docs` when creating them.
     std::string dir;                 ///< Embedded store files and listener logs; a new temp dir.
     std::string design_dir;          ///< The `process` design doc folder; found when empty.
@@ -33,7 +34,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
 struct BenchStepOptions {
     std::string name;
     std::string follows; ///< The step before; empty for new docs.
-    int jobs = 4;
+    int jobs = 1;
     std::size_t batch_size = 200;
 };
 

@@ -48,6 +48,11 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
     pipeline
+        ->add_option("--batch-size", options->batch_size,
+                     "Most docs each listener writes in one _bulk_docs, as listeners take it")
+        ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)))
+        ->capture_default_str();
+    pipeline
         ->add_option("--backend", options->backend,
                      "embedded (a new SQLite file) or server (new databases on the settings' "
                      "server); default: the backend the settings name")

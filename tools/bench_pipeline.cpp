@@ -561,6 +561,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         {"docs", options.docs},
         {"steps", options.steps},
         {"jobs", options.jobs},
+        {"batch_size", options.batch_size},
         {"seconds", round_to(seconds, 3)},
         {"docs_per_s", round_to(rate, 1)},
         {"null_docs_per_s", round_to(null_rate, 1)},

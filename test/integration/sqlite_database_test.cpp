@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -291,7 +292,7 @@ TEST_CASE("deleting a design doc drops its view index")
     CHECK_THROWS_AS(store.query("d", "v", {}), edw::HttpError);
 }
 
-TEST_CASE("a store of format 1 gains view tables when opened")
+TEST_CASE("a store of format 1 gains view tables and the doc index when opened")
 {
     const auto path = fresh_path("format1.db");
     {
@@ -301,8 +302,8 @@ TEST_CASE("a store of format 1 gains view tables when opened")
     }
     const std::string downgrade =
         "sqlite3 " + path.string() +
-        " \"DROP TABLE view_rows; DROP TABLE view_indexes; UPDATE meta SET value = '1' WHERE key "
-        "= 'format'\"";
+        " \"DROP TABLE view_rows; DROP TABLE view_indexes; DROP INDEX docs_by_deleted; UPDATE "
+        "meta SET value = '1' WHERE key = 'format'\"";
     if (std::system(downgrade.c_str()) != 0) {
         MESSAGE("skipped: the sqlite3 command-line tool is not installed");
         return;
@@ -311,6 +312,20 @@ TEST_CASE("a store of format 1 gains view tables when opened")
     store.save(
         {{"_id", "_design/d"}, {"views", {{"v", {{"map", "function (doc) { emit(doc.k); }"}}}}}});
     CHECK(store.query("d", "v", {}).rows.size() == 1);
+    CHECK(store.info()["doc_count"] == 2);
+    std::string found;
+    const std::string ask = "sqlite3 " + path.string() +
+                            " \"SELECT name FROM sqlite_master WHERE name = 'docs_by_deleted' "
+                            "UNION ALL SELECT value FROM meta WHERE key = 'format'\"";
+    if (FILE* answer = ::popen(ask.c_str(), "r")) {
+        char line[128];
+        while (std::fgets(line, sizeof line, answer) != nullptr) {
+            found += line;
+        }
+        ::pclose(answer);
+    }
+    CHECK(found ==
+          "docs_by_deleted\n" + std::to_string(edw::SqliteDatabase::format_version) + "\n");
 }
 
 TEST_SUITE_END();
