@@ -239,6 +239,7 @@ private:
 
     void on_change(Change&& change) override
     {
+        ++m_counts.feed_rows;
         const auto ticket = m_tracker.start(change.seq);
         if (change.deleted) {
             m_tracker.finish(ticket);

@@ -39,8 +39,9 @@ struct BenchStepOptions {
 };
 
 /// `edw bench step` (hidden): one listener of the synthetic pipeline, run by `bench pipeline`.
-/// Prints "ready", then "recorded <count>" whenever the count changes; stops at the end of its
-/// standard input, so that it never outlives the bench.
+/// Prints "ready", then "recorded <count>" whenever the count changes, and "feed_rows <count>"
+/// when it stops, which it does at the end of its standard input, so that it never outlives the
+/// bench.
 int bench_step(const GlobalOptions& global, const BenchStepOptions& options);
 
 } // namespace edw::tools

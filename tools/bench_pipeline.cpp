@@ -257,13 +257,7 @@ public:
         m_reader = std::thread([this, fd = output[0]] { read_reports(fd); });
     }
 
-    ~Listener()
-    {
-        stop();
-        if (m_reader.joinable()) {
-            m_reader.join();
-        }
-    }
+    ~Listener() { stop(); }
 
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
@@ -315,7 +309,8 @@ public:
         return 0;
     }
 
-    /// Closes its standard input, which stops it, and returns its exit status.
+    /// Closes its standard input, which stops it, and returns its exit status once it has ended
+    /// and all it printed is read.
     int stop()
     {
         if (m_input >= 0) {
@@ -329,7 +324,17 @@ public:
             m_pid = -1;
             m_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
+        if (m_reader.joinable()) {
+            m_reader.join();
+        }
         return m_status;
+    }
+
+    /// The feed rows it read, known once it has stopped; -1 when it did not say.
+    long feed_rows()
+    {
+        const std::lock_guard lock(m_mutex);
+        return m_feed_rows;
     }
 
     [[nodiscard]] const fs::path& log() const { return m_log; }
@@ -357,6 +362,8 @@ private:
                     m_ready = true;
                 } else if (line.rfind("recorded ", 0) == 0) {
                     m_recorded = std::strtol(line.c_str() + 9, nullptr, 10);
+                } else if (line.rfind("feed_rows ", 0) == 0) {
+                    m_feed_rows = std::strtol(line.c_str() + 10, nullptr, 10);
                 }
                 m_changed.notify_all();
             }
@@ -377,6 +384,7 @@ private:
     bool m_ready = false;
     bool m_ended = false;
     long m_recorded = 0;
+    long m_feed_rows = -1;
 };
 
 std::string self_program()
@@ -544,12 +552,14 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         rss.push_back(round_to(listener->peak_rss_mb(), 1));
     }
     int failed = 0;
+    nlohmann::json feed_rows = nlohmann::json::array();
     for (auto& listener : listeners) {
         if (listener->stop() != 0) {
             std::cerr << "edw: bench pipeline: a listener failed; see " << listener->log().string()
                       << "\n";
             ++failed;
         }
+        feed_rows.push_back(listener->feed_rows());
     }
     const double docs = static_cast<double>(options.docs);
     const double null_rate = docs / null_figures.seconds;
@@ -574,6 +584,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
           {"p95", round_to(percentile(latency, 0.95), 2)},
           {"p99", round_to(percentile(latency, 0.99), 2)}}},
         {"listener_peak_rss_mb", rss},
+        {"listener_feed_rows", feed_rows},
     };
     std::cout << figures.dump() << "\n";
     std::cout.flush();

@@ -57,6 +57,12 @@ int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
     std::printf("ready\n");
     std::fflush(stdout);
     runner.run(stop.get_token());
+    reporter.request_stop();
+    reporter.join();
+    // Every row read, at this step or not: what following the whole feed costs the database.
+    std::printf("recorded %ld\nfeed_rows %ld\n", runner.counts().recorded.load(),
+                runner.counts().feed_rows.load());
+    std::fflush(stdout);
     return 0;
 }
 

@@ -63,6 +63,7 @@ struct RunnerCounts {
     std::atomic<long> conflicts{0};   ///< Writes answered 409 and resolved by re-reading.
     std::atomic<long> dropped{0};     ///< Results dropped: the step was already recorded elsewhere.
     std::atomic<long> caught_up{0};   ///< Docs handed to the step during the start-up catch-up.
+    std::atomic<long> feed_rows{0};   ///< Rows read from the feed, for this step or not.
 };
 
 /// Runs `step` on every document that reaches it, exactly once per arrival:

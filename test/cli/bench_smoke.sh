@@ -24,6 +24,14 @@ for mode in "" --backlog; do
     else
         fail "no peak RSS for each listener: $out"
     fi
+    # Each listener read at least one feed row per doc that reached it.
+    rows=$(echo "$out" | grep -oE '"listener_feed_rows":\[[0-9]+,[0-9]+,[0-9]+\]' |
+        grep -oE '[0-9]+' | sort -n | head -1)
+    if [ -n "$rows" ] && [ "$rows" -ge 305 ]; then
+        ok "each listener read at least 305 feed rows ($mode)"
+    else
+        fail "feed rows per listener missing or too few: $out"
+    fi
     # Every doc went through all three steps: the listeners' logs say so.
     recorded=$(grep -ho 'recorded step3 on [0-9]*' "$work/bench$mode/step3.log" |
         awk '{s += $4} END {print s}')
