@@ -500,8 +500,8 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
                          ? (target.base.server.is_file() ? "embedded" : "server")
                          : options.backend;
     if (target.backend == "server" && target.base.server.is_file()) {
-        throw ConfigError("--backend server needs a server URL in the settings (url in " +
-                          std::string("edw.ini or EDW_URL)"));
+        throw ConfigError(
+            "--backend server needs a server URL in the settings (url in edw.ini, or EDW_URL)");
     }
     target.prefix = "edw-bench-" + std::to_string(::getpid()) + "-";
     const bool temporary_dir = options.dir.empty();

@@ -9,8 +9,7 @@ expect_output '"benchmark":"pipeline"'
 expect_output '"backend":"server"'
 expect_output '"docs":200'
 expect_output '"latency_ms":{"docs":3,'
-recorded=$(grep -ho 'recorded signal_processing on [0-9]*' "$work/bench/signal_processing.log" |
-    awk '{s += $4} END {print s}')
+recorded=$(recorded_in "$work/bench/signal_processing.log" signal_processing)
 if [ "$recorded" = 203 ]; then
     ok "signal_processing recorded 200 docs and 3 single ones"
 else

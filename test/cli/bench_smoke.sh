@@ -33,8 +33,7 @@ for mode in "" --backlog; do
         fail "feed rows per listener missing or too few: $out"
     fi
     # Every doc went through all three steps: the listeners' logs say so.
-    recorded=$(grep -ho 'recorded step3 on [0-9]*' "$work/bench$mode/step3.log" |
-        awk '{s += $4} END {print s}')
+    recorded=$(recorded_in "$work/bench$mode/step3.log" step3)
     if [ "$recorded" = 305 ]; then
         ok "step3 recorded 300 docs and 5 single ones ($mode)"
     else
@@ -43,6 +42,10 @@ for mode in "" --backlog; do
 done
 expect_status 2 "$edw" bench pipeline --steps 0
 expect_status 2 "$edw" bench pipeline --backend nowhere
+# No server in the settings (none here: the embedded default), so no server backend.
+expect_status 2 "$edw" bench pipeline --backend server
+expect_output "needs a server URL"
+
 # A design doc folder that is not there is a usage error, named.
 expect_status 2 "$edw" bench pipeline --backend embedded -n 10 --design "$work/none"
 expect_output "$work/none"

@@ -53,6 +53,11 @@ embedded_all_docs() {
             });'
 }
 
+# recorded_in LOG STEP: how many docs a listener's log says it recorded STEP on.
+recorded_in() {
+    grep -ho "recorded $2 on [0-9]*" "$1" | awk '{s += $4} END {print s + 0}'
+}
+
 # expect_status N COMMAND...: runs COMMAND, keeps its output in $out, checks its exit status.
 expect_status() {
     local want=$1
