@@ -2,6 +2,7 @@
 #include "edw/feed_parser.hpp"
 
 #include <edw/error.hpp>
+#include <edw/excerpt.hpp>
 
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
@@ -17,9 +18,6 @@ namespace {
 
 namespace ondemand = simdjson::ondemand;
 
-// Error messages quote at most this much of the offending text.
-constexpr std::size_t excerpt_length = 200;
-
 bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -34,19 +32,6 @@ std::string_view trim(std::string_view text)
         text.remove_suffix(1);
     }
     return text;
-}
-
-// Cut on a UTF-8 character boundary so that the message stays valid UTF-8.
-std::string excerpt(std::string_view text)
-{
-    if (text.size() <= excerpt_length) {
-        return std::string(text);
-    }
-    std::size_t length = excerpt_length;
-    while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0U) == 0x80U) {
-        --length;
-    }
-    return std::string(text.substr(0, length));
 }
 
 // The text being parsed, named for messages: a feed line, or a page body and one of its rows.

@@ -15,9 +15,6 @@
 namespace edw {
 namespace {
 
-// Another connection holds the write lock. SQLite's own busy timeout sleeps 1, 2, 5, 10 ... 100
-// ms between looks, so with listeners committing small batches back to back the lock mostly sits
-// free while a writer sleeps. Look every 100 us at first, then at most every 2 ms, for 10 s.
 // The text stored for a doc: the doc without `_id`, `_rev` and `_deleted` (kept in columns of
 // their own), written straight from the doc rather than from a trimmed copy of it.
 std::string stored_body(const nlohmann::json& doc)
@@ -45,6 +42,9 @@ std::string stored_body(const nlohmann::json& doc)
     return text;
 }
 
+// Another connection holds the write lock. SQLite's own busy timeout sleeps 1, 2, 5, 10 ... 100
+// ms between looks, so with listeners committing small batches back to back the lock mostly sits
+// free while a writer sleeps. Look every 100 us at first, then at most every 2 ms, for 10 s.
 int wait_for_lock(void*, int attempt)
 {
     constexpr int steps_to_2ms = 5; // 0.1, 0.2, 0.4, 0.8, 1.6 ms

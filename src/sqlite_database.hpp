@@ -16,6 +16,7 @@ struct sqlite3;
 namespace edw {
 
 struct SqliteConnection;
+class WalWatch;
 
 /// Documents with CouchDB revisions (`N-hash`, 409 on a stale or missing rev, tombstones),
 /// `_local` docs outside the feed, `_all_docs`, and a changes feed whose seq only grows, in one
@@ -26,8 +27,6 @@ struct SqliteConnection;
 /// index lives in the same file and is brought up to date from the feed when it is queried, as
 /// CouchDB does; keys are stored as collation sort keys, so SQLite's own index gives CouchDB's
 /// order. A design doc whose functions do not compile is refused when it is written.
-class WalWatch;
-
 class SqliteDatabase final : public Database {
 public:
     /// `js_timeout` bounds each call of a design-doc function.

@@ -82,19 +82,10 @@ public:
     void run(std::stop_token outside_stop)
     {
         const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
-        Seq since = choose_start();
-        // The embedded store's feed costs a SQLite read per row and no network, far less than
-        // mapping every doc into the view: the whole feed, from its start, shows each doc's
-        // latest revision once, which is the catch-up, and then goes on as the live feed.
-        const bool feed_catch_up =
-            m_options.start == StartFrom::checkpoint && m_database.is_local();
-        if (feed_catch_up) {
-            log_info("catching up by reading the embedded store's whole feed");
-            since = Seq();
-        }
+        const Seq since = choose_start();
         start_threads();
         try {
-            if (m_options.start == StartFrom::checkpoint && !feed_catch_up) {
+            if (m_options.start == StartFrom::checkpoint && !m_catch_up_from_feed) {
                 catch_up();
                 if (!m_resumed) {
                     // Every doc waiting at the step when `since` was taken is now handed out,
@@ -131,18 +122,29 @@ private:
             return m_options.since;
         case StartFrom::now: {
             // A concrete seq rather than `now`, so that the first checkpoint has a value.
-            const Seq now = current_update_seq();
+            const Seq now = update_seq_of(m_database);
             log_info("following changes from now on (seq " + now.json() + "), no catch-up");
             return now;
         }
         case StartFrom::checkpoint:
             break;
         }
-        // Taken before the catch-up, so that a change made during it is seen by the feed.
-        const Seq before_catch_up = current_update_seq();
         const auto saved = m_database.get(checkpoint_id(m_options.listener));
-        if (saved && saved->contains("seq")) {
+        if (saved) {
             m_checkpoint_rev = saved->value("_rev", "");
+        }
+        if (m_database.is_local()) {
+            // The embedded store's feed costs a SQLite read per row and no network, far less
+            // than mapping every doc into the view: the whole feed, from its start, shows each
+            // doc's latest revision once, which is the catch-up, and then goes on as the live
+            // feed. The saved checkpoint is not needed as a start.
+            m_catch_up_from_feed = true;
+            log_info("catch-up: reading the embedded store's whole feed from its start");
+            return Seq();
+        }
+        // Taken before the catch-up, so that a change made during it is seen by the feed.
+        const Seq before_catch_up = update_seq_of(m_database);
+        if (saved && saved->contains("seq")) {
             const Seq seq = Seq::from_json((*saved)["seq"]);
             m_resumed = true;
             log_info("resuming from checkpoint seq " + seq.json());
@@ -151,15 +153,6 @@ private:
         log_info("no checkpoint yet: following from seq " + before_catch_up.json() +
                  " after the catch-up");
         return before_catch_up;
-    }
-
-    Seq current_update_seq()
-    {
-        const auto info = m_database.info();
-        if (!info.contains("update_seq")) {
-            throw JsonError("the info of " + m_database.describe() + " has no update_seq");
-        }
-        return Seq::from_json(info["update_seq"]);
     }
 
     void catch_up()
@@ -847,7 +840,8 @@ private:
     std::deque<std::string> m_replaced_order;
     std::mutex m_checkpoint_mutex;
     std::string m_checkpoint_rev;
-    bool m_resumed = false; ///< Started from a saved checkpoint.
+    bool m_resumed = false;            ///< Started from a saved checkpoint.
+    bool m_catch_up_from_feed = false; ///< The embedded store: the feed from 0 is the catch-up.
     Clock::time_point m_last_checkpoint{};
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;

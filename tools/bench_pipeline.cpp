@@ -57,15 +57,6 @@ std::vector<std::string> step_names(int steps)
     return names;
 }
 
-Seq update_seq(Database& database)
-{
-    const auto info = database.info();
-    if (!info.contains("update_seq")) {
-        throw JsonError("the info of " + database.describe() + " has no update_seq");
-    }
-    return Seq::from_json(info["update_seq"]);
-}
-
 // The design doc folder: given, or the source tree's (the program runs from build/tools), or the
 // installed one, or the working directory's.
 fs::path find_design_dir(const std::string& given)
@@ -206,12 +197,12 @@ NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& op
                               const std::vector<std::string>& steps, std::mt19937_64& rng)
 {
     NullFigures figures;
-    Seq since = update_seq(database);
+    Seq since = update_seq_of(database);
     figures.create_seconds =
         create_docs(database, options.docs, options.create_batch, rng, "null pipeline, create");
     figures.seconds = figures.create_seconds;
     for (const auto& step : steps) {
-        const Seq next = update_seq(database);
+        const Seq next = update_seq_of(database);
         figures.seconds += null_step(database, since, options.docs, options.create_batch, step);
         since = next;
     }

@@ -111,4 +111,8 @@ public:
     virtual std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) = 0;
 };
 
+/// The database's `update_seq`, from its info. Throws JsonError when the info has none, and what
+/// Database::info throws.
+[[nodiscard]] Seq update_seq_of(Database& database);
+
 } // namespace edw
