@@ -1,54 +1,149 @@
-// edw status: how many documents wait at each step, from the lastproc and status views.
+// edw status: a table per step of where the documents are, read from the database alone.
 #include "command.hpp"
 
+#include <edw/error.hpp>
 #include <edw/open_database.hpp>
+#include <edw/pipeline_status.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 namespace edw::tools {
 namespace {
 
-int print_status(const GlobalOptions& global, bool as_json)
+struct StatusOptions {
+    bool json = false;
+    bool watch = false;
+    double interval = 2.0;
+};
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int /*signal*/)
+{
+    g_interrupted = true;
+}
+
+std::string age_text(const std::optional<double>& seconds)
+{
+    if (!seconds) {
+        return "-";
+    }
+    const auto whole = static_cast<long long>(*seconds);
+    std::ostringstream text;
+    if (whole >= 86400) {
+        text << whole / 86400 << "d " << whole % 86400 / 3600 << "h";
+    } else if (whole >= 3600) {
+        text << whole / 3600 << "h " << whole % 3600 / 60 << "m";
+    } else if (whole >= 60) {
+        text << whole / 60 << "m " << whole % 60 << "s";
+    } else {
+        text << whole << "s";
+    }
+    return text.str();
+}
+
+std::string after_text(const nlohmann::json& after)
+{
+    return after.is_string() ? after.get<std::string>() : after == 0 ? "(new docs)" : "?";
+}
+
+std::string status_table(const PipelineStatus& status)
+{
+    std::ostringstream out;
+    out << status.database << "   " << status.time << "\n\n";
+    const auto cell = [&out](const auto& value, int width) {
+        out << std::right << std::setw(width) << value;
+    };
+    out << std::left << std::setw(20) << "step" << std::setw(18) << "after";
+    cell("waiting", 9);
+    cell("running", 9);
+    cell("retrying", 10);
+    cell("failed", 8);
+    cell("done", 9);
+    cell("oldest waiting", 16);
+    cell("/min (5 min)", 14);
+    cell("last hour", 11);
+    out << "\n";
+    for (const auto& step : status.steps) {
+        out << std::left << std::setw(20) << step.step.name << std::setw(18)
+            << after_text(step.step.after);
+        cell(step.waiting, 9);
+        cell(step.in_progress_total(), 9);
+        cell(step.retrying, 10);
+        cell(step.failed, 8);
+        cell(step.done, 9);
+        cell(age_text(step.oldest_waiting_seconds), 16);
+        std::ostringstream rate;
+        rate << std::fixed << std::setprecision(1) << static_cast<double>(step.done_in_last(5)) / 5;
+        cell(rate.str(), 14);
+        cell(step.done_in_last(throughput_minutes), 11);
+        out << "\n";
+    }
+    if (status.steps.empty()) {
+        out << "(no steps: the design doc declares none (pipeline.json) and no doc has a process "
+               "entry yet)\n";
+    }
+    bool any_worker = false;
+    for (const auto& step : status.steps) {
+        for (const auto& worker : step.in_progress) {
+            out << (any_worker ? "" : "\nrunning now:\n") << "  " << step.step.name << ": "
+                << worker.worker << " (" << worker.docs << (worker.docs == 1 ? " doc" : " docs")
+                << ")\n";
+            any_worker = true;
+        }
+    }
+    out << "\n"
+        << status.finished << (status.finished == 1 ? " doc has" : " docs have")
+        << " passed every step.\n";
+    return out.str();
+}
+
+int print_status(const GlobalOptions& global, const StatusOptions& options)
 {
     const Settings settings = load_tool_settings(global);
     const auto database = open_database(settings);
-    // group_level=1 on [step, _id] keys: one row per step with the _count of its docs.
-    ViewQuery by_step;
-    by_step.group_level = 1;
-    const auto steps = database->query(settings.design, settings.view, by_step);
-    ViewQuery by_status;
-    by_status.group = true;
-    const auto statuses = database->query(settings.design, "status", by_status);
-
-    nlohmann::json report = {{"database", database->describe()},
-                             {"last_step", nlohmann::json::object()},
-                             {"status", nlohmann::json::object()}};
-    for (const auto& row : steps.rows) {
-        const auto& step = row.key.at(0);
-        report["last_step"][step.is_string() ? step.get<std::string>() : "(new)"] = row.value;
-    }
-    for (const auto& row : statuses.rows) {
-        report["status"][row.key.is_string() ? row.key.get<std::string>() : row.key.dump()] =
-            row.value;
-    }
-    if (as_json) {
-        std::cout << report.dump() << "\n";
+    if (!options.watch) {
+        const auto status =
+            read_pipeline_status(*database, settings.design, std::chrono::system_clock::now());
+        std::cout << (options.json ? to_json(status).dump() + "\n" : status_table(status));
         return 0;
     }
-    std::cout << report["database"].get<std::string>() << "\n\n";
-    std::cout << std::left << std::setw(28) << "last step"
-              << "docs\n";
-    for (const auto& [step, count] : report["last_step"].items()) {
-        std::cout << std::left << std::setw(28) << step << count.dump() << "\n";
-    }
-    std::cout << "\n"
-              << std::left << std::setw(28) << "status"
-              << "docs\n";
-    for (const auto& [status, count] : report["status"].items()) {
-        std::cout << std::left << std::setw(28) << status << count.dump() << "\n";
+    // --watch: redrawn in place on a terminal; on a pipe, one report after another.
+    const bool terminal = isatty(STDOUT_FILENO) == 1 && !options.json;
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    while (!g_interrupted) {
+        std::string report;
+        try {
+            const auto status =
+                read_pipeline_status(*database, settings.design, std::chrono::system_clock::now());
+            report = options.json ? to_json(status).dump() + "\n" : status_table(status);
+        } catch (const ConfigError&) {
+            throw; // no design doc: watching will not make one appear
+        } catch (const Error& error) {
+            // A server that is down or restarting: say so and keep watching.
+            report = "cannot read the status: " + redact_credentials(error.what()) + "\n";
+        }
+        std::cout << (terminal ? "\x1b[H\x1b[J" : "") << report
+                  << (terminal ? "\n(every " + std::to_string(options.interval).substr(0, 4) +
+                                     " s; Ctrl-C to stop)\n"
+                               : (options.json ? "" : "\n"))
+                  << std::flush;
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(options.interval);
+        while (!g_interrupted && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
     }
     return 0;
 }
@@ -57,12 +152,17 @@ int print_status(const GlobalOptions& global, bool as_json)
 
 void add_status_command(CLI::App& app, const GlobalOptions& global, Action& action)
 {
-    auto* status = app.add_subcommand("status", "Count documents by last step and by status");
+    auto* status = app.add_subcommand(
+        "status", "A table per step: waiting, running (claims), retrying, failed, done, oldest "
+                  "waiting, throughput; read from the design doc's steps view");
     status->fallthrough();
-    auto as_json = std::make_shared<bool>(false);
-    status->add_flag("--json", *as_json, "Print one JSON object");
-    status->callback([&action, &global, as_json] {
-        action = [&global, as_json] { return print_status(global, *as_json); };
+    auto options = std::make_shared<StatusOptions>();
+    status->add_flag("--json", options->json, "Print one JSON object (one per line with --watch)");
+    status->add_flag("--watch", options->watch, "Refresh until Ctrl-C (in place on a terminal)");
+    status->add_option("--interval", options->interval, "Seconds between refreshes with --watch")
+        ->check(CLI::Range(0.1, 3600.0));
+    status->callback([&action, &global, options] {
+        action = [&global, options] { return print_status(global, *options); };
     });
 }
 

@@ -32,7 +32,7 @@ for round in $(seq 1 10); do
 done
 ok "$kills workers killed with SIGKILL mid-run and restarted"
 
-done_count() { "$edw" status --json | sed -n 's/.*"move_to_sps":\([0-9]*\).*/\1/p'; }
+done_count() { status_value s.positions.move_to_sps; }
 for _ in $(seq 1 300); do
     [ "$(done_count)" = "$docs" ] && break
     sleep 0.2

@@ -40,7 +40,7 @@ wait $status_loop
 
 total=$((4 * per_writer))
 done_count() {
-    "$edw" status --json | grep -o '"signal_processing":[0-9]*' | cut -d: -f2
+    status_value s.positions.signal_processing
 }
 for _ in $(seq 1 240); do
     [ "$(done_count)" = "$total" ] && break

@@ -35,7 +35,7 @@ wait $analysis1 2>/dev/null
 analysis1=$!
 
 done_count() {
-    "$edw" status --json | grep -o '"signal_processing":[0-9]*' | cut -d: -f2
+    status_value s.positions.signal_processing
 }
 for _ in $(seq 1 240); do
     [ "$(done_count)" = "200" ] && break

@@ -24,13 +24,13 @@ newfiles=$!
 "$listen_analysis1" --lock-dir "$work" --log-file analysis1.log &
 analysis1=$!
 
-count_of() { "$edw" status --json | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+count_of() { status_value "$1"; }
 for _ in $(seq 1 100); do
-    [ "$(count_of signal_processing)" = 36 ] && [ "$(count_of failed:move_to_sps)" = 4 ] && break
+    [ "$(count_of s.positions.signal_processing)" = 36 ] && [ "$(count_of "step('move_to_sps').failed")" = 4 ] && break
     sleep 0.2
 done
-[ "$(count_of signal_processing)" = 36 ] && ok "36 good docs went through" || fail "signal_processing: $(count_of signal_processing)"
-[ "$(count_of failed:move_to_sps)" = 4 ] && ok "4 docs parked as failed:move_to_sps" || fail "parked: $(count_of failed:move_to_sps)"
+[ "$(count_of s.positions.signal_processing)" = 36 ] && ok "36 good docs went through" || fail "signal_processing: $(count_of s.positions.signal_processing)"
+[ "$(count_of "step('move_to_sps').failed")" = 4 ] && ok "4 docs parked as failed:move_to_sps" || fail "parked: $(count_of "step('move_to_sps').failed")"
 
 expect_status 0 "$edw" failed --step move_to_sps
 expect_output "ma26b001_003  move_to_sps  3 attempts"
@@ -58,10 +58,10 @@ done
 expect_status 0 "$edw" retry --all-failed
 expect_output "put back 4 docs"
 for _ in $(seq 1 100); do
-    [ "$(count_of signal_processing)" = 40 ] && break
+    [ "$(count_of s.positions.signal_processing)" = 40 ] && break
     sleep 0.2
 done
-[ "$(count_of signal_processing)" = 40 ] && ok "the fixed docs finished after edw retry" || fail "signal_processing: $(count_of signal_processing)"
+[ "$(count_of s.positions.signal_processing)" = 40 ] && ok "the fixed docs finished after edw retry" || fail "signal_processing: $(count_of s.positions.signal_processing)"
 expect_status 0 "$edw" failed
 expect_output "0 docs parked"
 

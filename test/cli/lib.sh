@@ -16,6 +16,18 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 
 failures=0
+
+# status_value EXPR [EDW OPTIONS...]: one value of `edw status --json`, read by node (which the
+# test server needs anyway); EXPR is a JavaScript expression on `s`, e.g. s.positions.move_to_sps.
+status_value() {
+    local expression=$1
+    shift
+    "$edw" "$@" status --json | node -e '
+        const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        const step = (name) => s.steps.find((x) => x.name === name) || {};
+        const value = eval(process.argv[1]);
+        console.log(value === undefined ? 0 : value);' "$expression"
+}
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
 

@@ -1,0 +1,370 @@
+// PipelineStatus: grouped queries on the steps view, put together per step.
+#include "edw/pipeline_status.hpp"
+
+#include <edw/error.hpp>
+#include <edw/utc_time.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace edw {
+namespace {
+
+// The text a position is known by in reports: "0" for new docs, else the step's name.
+std::string position_name(const nlohmann::json& position)
+{
+    return position.is_string() ? position.get<std::string>() : position.dump();
+}
+
+// The grouped rows under ["<kind>", ...], reduced to `level` key parts.
+ViewResult grouped(Database& database, const std::string& design, const std::string& kind,
+                   int level, const nlohmann::json& from = nullptr)
+{
+    ViewQuery query;
+    query.startkey = from.is_null() ? nlohmann::json::array({kind}) : from;
+    query.endkey = nlohmann::json::array({kind, nlohmann::json::object()});
+    query.group_level = level;
+    return database.query(design, steps_view, query);
+}
+
+std::uint64_t count_of(const ViewRow& row)
+{
+    return row.value.is_number_unsigned() ? row.value.get<std::uint64_t>() : 0;
+}
+
+// The design doc, or a ConfigError saying how to get one with a steps view.
+nlohmann::json pipeline_design_doc(Database& database, const std::string& design)
+{
+    const std::string push =
+        ": push the pipeline's design doc (edw design push design-docs/" + design + ")";
+    auto doc = database.get("_design/" + design);
+    if (!doc) {
+        throw ConfigError("no design doc _design/" + design + " in " + database.describe() + push);
+    }
+    if (!doc->contains("views") || !(*doc)["views"].contains(steps_view)) {
+        throw ConfigError("_design/" + design + " in " + database.describe() + " has no view '" +
+                          steps_view + "', which edw status reads" + push);
+    }
+    return *doc;
+}
+
+StepStatus step_status(PipelineStep step, bool declared)
+{
+    StepStatus status;
+    status.step = std::move(step);
+    status.declared = declared;
+    return status;
+}
+
+// Declared steps first, then every step seen in process entries, failures or claims, each
+// following the step most of its docs did before it.
+std::vector<StepStatus> steps_of(const nlohmann::json& design_doc, const ViewResult& done_edges,
+                                 const std::set<std::string>& other_names)
+{
+    std::vector<StepStatus> steps;
+    std::set<std::string> known;
+    if (design_doc.contains(pipeline_field)) {
+        for (auto& step : parse_pipeline(design_doc[pipeline_field])) {
+            known.insert(step.name);
+            steps.push_back(step_status(std::move(step), true));
+        }
+    }
+    std::map<std::string, std::pair<nlohmann::json, std::uint64_t>> seen; // name: (after, count)
+    std::map<std::string, std::uint64_t> done;
+    for (const auto& row : done_edges.rows) {
+        if (row.key.size() < 3 || !row.key[1].is_string()) {
+            continue;
+        }
+        const auto name = row.key[1].get<std::string>();
+        done[name] += count_of(row);
+        auto& best = seen[name];
+        if (count_of(row) > best.second && row.key[2] != row.key[1]) {
+            best = {row.key[2], count_of(row)};
+        }
+    }
+    for (const auto& [name, after] : seen) {
+        if (known.insert(name).second) {
+            steps.push_back(step_status({.name = name, .after = after.first}, false));
+        }
+    }
+    for (const auto& name : other_names) {
+        if (known.insert(name).second) {
+            steps.push_back(step_status({.name = name, .after = nullptr}, false));
+        }
+    }
+    for (auto& step : steps) {
+        step.done = done[step.step.name];
+    }
+    return steps;
+}
+
+// The first minute (as "YYYY-MM-DDTHH:MM") of the throughput window ending at `now`.
+std::string minute_of(std::chrono::system_clock::time_point time)
+{
+    return iso8601(time).substr(0, 16);
+}
+
+} // namespace
+
+std::vector<PipelineStep> parse_pipeline(const nlohmann::json& declaration)
+{
+    const std::string failure = std::string(pipeline_field) + ": ";
+    if (!declaration.is_array()) {
+        throw ConfigError(failure + "expected an array of step names or {name, after} objects");
+    }
+    std::vector<PipelineStep> steps;
+    std::set<std::string> names;
+    nlohmann::json previous = 0;
+    for (const auto& item : declaration) {
+        PipelineStep step;
+        if (item.is_string()) {
+            step = {.name = item.get<std::string>(), .after = previous};
+        } else if (item.is_object() && item.contains("name") && item["name"].is_string()) {
+            step.name = item["name"].get<std::string>();
+            step.after = item.value("after", previous);
+            if (!(step.after.is_string() || step.after == 0)) {
+                throw ConfigError(failure + "step " + step.name +
+                                  ": after must be a step name or 0 (new documents), not " +
+                                  step.after.dump());
+            }
+        } else {
+            throw ConfigError(failure + "item " + item.dump() +
+                              " is neither a step name nor an object with a name");
+        }
+        if (step.name.empty()) {
+            throw ConfigError(failure + "a step name is empty");
+        }
+        if (!names.insert(step.name).second) {
+            throw ConfigError(failure + "step " + step.name + " is declared twice");
+        }
+        previous = step.name;
+        steps.push_back(std::move(step));
+    }
+    return steps;
+}
+
+std::uint64_t StepStatus::in_progress_total() const
+{
+    std::uint64_t total = 0;
+    for (const auto& worker : in_progress) {
+        total += worker.docs;
+    }
+    return total;
+}
+
+std::uint64_t StepStatus::done_in_last(int minutes) const
+{
+    std::uint64_t total = 0;
+    const auto count = std::min<std::size_t>(static_cast<std::size_t>(std::max(minutes, 0)),
+                                             done_per_minute.size());
+    for (std::size_t i = done_per_minute.size() - count; i < done_per_minute.size(); ++i) {
+        total += done_per_minute[i];
+    }
+    return total;
+}
+
+PipelineStatus read_pipeline_status(Database& database, const std::string& design,
+                                    std::chrono::system_clock::time_point now)
+{
+    const auto design_doc = pipeline_design_doc(database, design);
+    PipelineStatus status;
+    status.database = database.describe();
+    status.time = iso8601(now);
+
+    const auto done_edges = grouped(database, design, "done", 3);
+    const auto positions = grouped(database, design, "waiting", 2);
+    const auto failed = grouped(database, design, "failed", 2);
+    const auto retrying = grouped(database, design, "retrying", 2);
+    ViewQuery claims_query;
+    claims_query.startkey = nlohmann::json::array({"claimed"});
+    claims_query.endkey = nlohmann::json::array({"claimed", nlohmann::json::object()});
+    claims_query.reduce = false;
+    const auto claims = database.query(design, steps_view, claims_query);
+    const auto window_start = now - std::chrono::minutes(throughput_minutes - 1);
+    const auto per_minute = grouped(database, design, "done_at", 3,
+                                    nlohmann::json::array({"done_at", minute_of(window_start)}));
+
+    std::set<std::string> other_names;
+    for (const auto* rows : {&failed, &retrying, &claims}) {
+        for (const auto& row : rows->rows) {
+            if (row.key.size() >= 2 && row.key[1].is_string()) {
+                other_names.insert(row.key[1].get<std::string>());
+            }
+        }
+    }
+    status.steps = steps_of(design_doc, done_edges, other_names);
+
+    std::map<std::string, StepStatus*> by_name;
+    for (auto& step : status.steps) {
+        by_name[step.step.name] = &step;
+        step.done_per_minute.assign(throughput_minutes, 0);
+    }
+    const auto step_named = [&](const nlohmann::json& name) -> StepStatus* {
+        const auto found = name.is_string() ? by_name.find(name.get<std::string>()) : by_name.end();
+        return found == by_name.end() ? nullptr : found->second;
+    };
+    for (const auto& row : failed.rows) {
+        if (auto* step = row.key.size() >= 2 ? step_named(row.key[1]) : nullptr) {
+            step->failed += count_of(row);
+        }
+    }
+    for (const auto& row : retrying.rows) {
+        if (auto* step = row.key.size() >= 2 ? step_named(row.key[1]) : nullptr) {
+            step->retrying += count_of(row);
+        }
+    }
+    const std::string now_text = iso8601(now);
+    for (const auto& row : claims.rows) {
+        auto* step = row.key.size() >= 3 ? step_named(row.key[1]) : nullptr;
+        // An expired claim is a worker that died; the doc is waiting again.
+        if (step == nullptr || !row.value.is_string() || row.value.get<std::string>() <= now_text) {
+            continue;
+        }
+        const std::string worker = row.key[2].is_string() ? row.key[2].get<std::string>() : "";
+        auto found =
+            std::find_if(step->in_progress.begin(), step->in_progress.end(),
+                         [&](const WorkerClaims& claims_of) { return claims_of.worker == worker; });
+        if (found == step->in_progress.end()) {
+            step->in_progress.push_back({.worker = worker});
+            found = std::prev(step->in_progress.end());
+        }
+        ++found->docs;
+    }
+    const std::string first_minute = minute_of(window_start);
+    const auto first_time = parse_iso8601(first_minute + ":00.000Z");
+    for (const auto& row : per_minute.rows) {
+        auto* step = row.key.size() >= 3 ? step_named(row.key[2]) : nullptr;
+        const auto minute = row.key.size() >= 3 && row.key[1].is_string()
+                                ? parse_iso8601(row.key[1].get<std::string>() + ":00.000Z")
+                                : std::nullopt;
+        if (step == nullptr || !minute || !first_time) {
+            continue;
+        }
+        const auto index =
+            std::chrono::duration_cast<std::chrono::minutes>(*minute - *first_time).count();
+        if (index >= 0 && index < throughput_minutes) {
+            step->done_per_minute[static_cast<std::size_t>(index)] += count_of(row);
+        }
+    }
+
+    std::set<std::string> taken; // positions some step takes docs from
+    for (const auto& row : positions.rows) {
+        if (row.key.size() >= 2) {
+            status.positions[position_name(row.key[1])] += count_of(row);
+        }
+    }
+    for (auto& step : status.steps) {
+        if (step.step.after.is_null()) {
+            continue; // a step seen only in failures or claims: where it starts is unknown
+        }
+        const auto position = position_name(step.step.after);
+        taken.insert(position);
+        const auto found = status.positions.find(position);
+        const std::uint64_t at = found == status.positions.end() ? 0 : found->second;
+        // Claimed and retrying docs sit at the same position; they are counted apart.
+        const std::uint64_t apart = step.in_progress_total() + step.retrying;
+        step.waiting = at > apart ? at - apart : 0;
+        if (at == 0) {
+            continue;
+        }
+        ViewQuery oldest;
+        // Times are strings, which collate after null: the oldest known time comes first.
+        oldest.startkey = nlohmann::json::array({"waiting", step.step.after, ""});
+        oldest.endkey =
+            nlohmann::json::array({"waiting", step.step.after, nlohmann::json::object()});
+        oldest.reduce = false;
+        oldest.limit = 1;
+        const auto first = database.query(design, steps_view, oldest);
+        if (!first.rows.empty() && first.rows[0].key.size() >= 3 &&
+            first.rows[0].key[2].is_string()) {
+            const auto since = first.rows[0].key[2].get<std::string>();
+            step.oldest_waiting_since = since;
+            if (const auto time = parse_iso8601(since)) {
+                step.oldest_waiting_seconds =
+                    std::max(0.0, std::chrono::duration<double>(now - *time).count());
+            }
+        }
+    }
+    for (const auto& [position, docs] : status.positions) {
+        if (!taken.contains(position)) {
+            status.finished += docs;
+        }
+    }
+    return status;
+}
+
+nlohmann::json to_json(const PipelineStatus& status)
+{
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& step : status.steps) {
+        nlohmann::json workers = nlohmann::json::array();
+        for (const auto& worker : step.in_progress) {
+            workers.push_back({{"worker", worker.worker}, {"docs", worker.docs}});
+        }
+        const auto optional = [](const auto& value) {
+            return value ? nlohmann::json(*value) : nlohmann::json();
+        };
+        steps.push_back({{"name", step.step.name},
+                         {"after", step.step.after},
+                         {"declared", step.declared},
+                         {"waiting", step.waiting},
+                         {"in_progress", step.in_progress_total()},
+                         {"workers", workers},
+                         {"retrying", step.retrying},
+                         {"failed", step.failed},
+                         {"done", step.done},
+                         {"oldest_waiting_since", optional(step.oldest_waiting_since)},
+                         {"oldest_waiting_seconds", optional(step.oldest_waiting_seconds)},
+                         {"done_last_5_min", step.done_in_last(5)},
+                         {"done_last_60_min", step.done_in_last(throughput_minutes)},
+                         {"done_per_minute", step.done_per_minute}});
+    }
+    return {{"database", status.database},
+            {"time", status.time},
+            {"steps", steps},
+            {"positions", status.positions},
+            {"finished", status.finished}};
+}
+
+DocPage list_docs(Database& database, const std::string& design, const PipelineStep& step,
+                  DocList list, std::uint64_t skip, std::uint64_t limit)
+{
+    const nlohmann::json prefix =
+        list == DocList::waiting
+            ? nlohmann::json::array({"waiting", step.after})
+            : nlohmann::json::array({list == DocList::failed ? "failed" : "retrying", step.name});
+    auto end = prefix;
+    end.push_back(nlohmann::json::object());
+
+    DocPage page;
+    ViewQuery count;
+    count.startkey = prefix;
+    count.endkey = end;
+    count.group_level = 2;
+    for (const auto& row : database.query(design, steps_view, count).rows) {
+        page.total += count_of(row);
+    }
+    ViewQuery rows;
+    rows.startkey = prefix;
+    rows.endkey = end;
+    rows.reduce = false;
+    rows.skip = skip;
+    rows.limit = limit;
+    for (auto& row : database.query(design, steps_view, rows).rows) {
+        page.rows.push_back({.id = row.id,
+                             .since = row.key.size() >= 3 ? row.key[2] : nlohmann::json(),
+                             .detail = row.value});
+    }
+    return page;
+}
+
+nlohmann::json to_json(const DocPage& page)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : page.rows) {
+        rows.push_back({{"id", row.id}, {"since", row.since}, {"detail", row.detail}});
+    }
+    return {{"total", page.total}, {"rows", rows}};
+}
+
+} // namespace edw
