@@ -1,0 +1,231 @@
+// PipelineStatus on a fixture database with known counts, on every backend: the EDELWEISS design
+// doc as pushed by edw design push, and docs at every place a doc can be.
+#include "conformance.hpp"
+
+#include <edw/design_doc.hpp>
+#include <edw/error.hpp>
+#include <edw/pipeline_status.hpp>
+#include <edw/utc_time.hpp>
+
+#include <doctest/doctest.h>
+
+#ifndef EDW_SOURCE_DIR
+#define EDW_SOURCE_DIR "."
+#endif
+
+TEST_SUITE_BEGIN("pipeline status");
+
+namespace {
+
+const auto now = *edw::parse_iso8601("2026-12-02T12:00:00.000Z");
+
+nlohmann::json entry(const std::string& name, const std::string& time)
+{
+    return {{"name", name}, {"date", "2026-12-02T" + time + ".000Z"}};
+}
+
+nlohmann::json file_doc(const std::string& id, nlohmann::json process)
+{
+    return {{"_id", id},
+            {"status", "good"},
+            {"conditions", {{"temperature", 0.016}}},
+            {"process", std::move(process)}};
+}
+
+std::vector<nlohmann::json> fixture_docs()
+{
+    auto n1 = file_doc("n1", nlohmann::json::array());
+    n1["datecreated"] = 1796209200; // 2026-12-02T11:00:00Z: waiting for an hour
+    auto m1 = file_doc("m1", {entry("move_to_sps", "11:50:00")});
+    auto m3 = file_doc("m3", {entry("move_to_sps", "11:59:30")});
+    m3["edw_claim"] = {{"worker", "h:1/listen_analysis1"},
+                       {"step", "signal_processing"},
+                       {"until", "2026-12-02T12:05:00.000Z"}};
+    auto m2 = file_doc("m2", {entry("move_to_sps", "11:59:30")});
+    // A claim that ran out: its worker died, the doc waits again.
+    m2["edw_claim"] = {{"worker", "h:2/listen_analysis1"},
+                       {"step", "signal_processing"},
+                       {"until", "2026-12-02T11:00:00.000Z"}};
+    auto f1 = file_doc("f1", nlohmann::json::array());
+    f1["status"] = "failed:move_to_sps";
+    f1["edw_failures"] = {{{"step", "move_to_sps"},
+                           {"attempt", 5},
+                           {"time", "2026-12-02T11:30:00.000Z"},
+                           {"message", "boom"},
+                           {"parked", true}}};
+    auto r1 = file_doc("r1", nlohmann::json::array());
+    r1["edw_failures"] = {{{"step", "move_to_sps"},
+                           {"attempt", 1},
+                           {"time", "2026-12-02T11:59:00.000Z"},
+                           {"retry_at", "2026-12-02T12:01:00.000Z"},
+                           {"message", "flaky"}}};
+    // Failed once, then passed the step: not retrying any more.
+    auto r2 = file_doc("r2", {entry("move_to_sps", "11:55:00")});
+    r2["edw_failures"] = r1["edw_failures"];
+    return {
+        n1,
+        file_doc("n2", nlohmann::json::array()),
+        m1,
+        m2,
+        m3,
+        f1,
+        r1,
+        r2,
+        file_doc("s1", {entry("move_to_sps", "11:40:00"), entry("signal_processing", "11:58:10")}),
+        file_doc("s2", {entry("move_to_sps", "10:00:00"), entry("signal_processing", "11:58:10")}),
+        // A step the design doc does not declare, seen in this doc alone.
+        file_doc("x1", {entry("move_to_sps", "11:40:00"), entry("signal_processing", "11:45:00"),
+                        entry("archive", "11:59:59")}),
+        {{"_id", "not-a-file"}, {"kind", "note"}},
+    };
+}
+
+std::unique_ptr<edw::Database> fixture(const Backend& backend)
+{
+    auto db = backend.make("edw-pipeline-status");
+    REQUIRE(db->save(edw::build_design_doc(std::string(EDW_SOURCE_DIR) + "/design-docs/process"))
+                .status == edw::SaveStatus::ok);
+    for (const auto& result : db->bulk_save(fixture_docs())) {
+        REQUIRE(result.ok());
+    }
+    return db;
+}
+
+const edw::StepStatus& step_named(const edw::PipelineStatus& status, const std::string& name)
+{
+    for (const auto& step : status.steps) {
+        if (step.step.name == name) {
+            return step;
+        }
+    }
+    FAIL("no step " << name);
+    throw std::logic_error("unreachable");
+}
+
+} // namespace
+
+TEST_CASE("the status of each step: waiting, running, retrying, failed, done, oldest, throughput")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = fixture(backend);
+        const auto status = edw::read_pipeline_status(*db, "process", now);
+
+        REQUIRE(status.steps.size() == 3);
+        CHECK(status.steps[0].step.name == "move_to_sps");
+        CHECK(status.steps[1].step.name == "signal_processing");
+        CHECK(status.steps[2].step.name == "archive");
+        CHECK(status.steps[0].declared);
+        CHECK_FALSE(status.steps[2].declared);
+
+        const auto& move = step_named(status, "move_to_sps");
+        CHECK(move.step.after == 0);
+        CHECK(move.waiting == 2); // n1, n2 (r1 is retrying)
+        CHECK(move.retrying == 1);
+        CHECK(move.failed == 1);
+        CHECK(move.in_progress_total() == 0);
+        CHECK(move.done == 7);
+        CHECK(move.oldest_waiting_since == "2026-12-02T11:00:00.000Z");
+        CHECK(move.oldest_waiting_seconds == doctest::Approx(3600));
+        CHECK(move.done_in_last(5) == 2);  // m2, m3
+        CHECK(move.done_in_last(60) == 6); // not s2's, at 10:00
+        REQUIRE(move.done_per_minute.size() == 60);
+        CHECK(move.done_per_minute[49] == 1); // r2 at 11:55, the 50th minute from 11:01
+
+        const auto& signal = step_named(status, "signal_processing");
+        CHECK(signal.step.after == "move_to_sps");
+        CHECK(signal.waiting == 3); // m1, m2 (claim expired), r2
+        REQUIRE(signal.in_progress.size() == 1);
+        CHECK(signal.in_progress[0].worker == "h:1/listen_analysis1");
+        CHECK(signal.in_progress[0].docs == 1);
+        CHECK(signal.done == 3);
+        CHECK(signal.done_in_last(5) == 2);
+        CHECK(signal.oldest_waiting_seconds == doctest::Approx(600));
+
+        const auto& archive = step_named(status, "archive");
+        CHECK(archive.step.after == "signal_processing");
+        CHECK(archive.waiting == 2);
+        CHECK(archive.done == 1);
+        CHECK(archive.oldest_waiting_since == "2026-12-02T11:58:10.000Z");
+
+        CHECK(status.positions.at("0") == 3);
+        CHECK(status.positions.at("move_to_sps") == 4);
+        CHECK(status.finished == 1); // x1, past archive
+
+        const auto json = edw::to_json(status);
+        CHECK(json["steps"][1]["in_progress"] == 1);
+        CHECK(json["steps"][0]["done_last_60_min"] == 6);
+        CHECK(json["finished"] == 1);
+    }
+}
+
+TEST_CASE("pages of the waiting and failed docs of a step, oldest first")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = fixture(backend);
+        const edw::PipelineStep signal{.name = "signal_processing", .after = "move_to_sps"};
+        const auto first = edw::list_docs(*db, "process", signal, edw::DocList::waiting, 0, 2);
+        CHECK(first.total == 4);
+        REQUIRE(first.rows.size() == 2);
+        CHECK(first.rows[0].id == "m1");
+        CHECK(first.rows[1].id == "r2");
+        const auto next = edw::list_docs(*db, "process", signal, edw::DocList::waiting, 2, 2);
+        REQUIRE(next.rows.size() == 2);
+        CHECK(next.rows[0].id == "m2");
+        CHECK(next.rows[1].id == "m3");
+
+        const edw::PipelineStep move{.name = "move_to_sps", .after = 0};
+        const auto failed = edw::list_docs(*db, "process", move, edw::DocList::failed, 0, 10);
+        CHECK(failed.total == 1);
+        REQUIRE(failed.rows.size() == 1);
+        CHECK(failed.rows[0].id == "f1");
+        CHECK(failed.rows[0].detail["message"] == "boom");
+        CHECK(failed.rows[0].detail["attempt"] == 5);
+        const auto retrying = edw::list_docs(*db, "process", move, edw::DocList::retrying, 0, 10);
+        REQUIRE(retrying.rows.size() == 1);
+        CHECK(retrying.rows[0].id == "r1");
+        CHECK(retrying.rows[0].since == "2026-12-02T12:01:00.000Z");
+    }
+}
+
+TEST_CASE("status without the steps view says which design doc to push")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-pipeline-status-bare");
+        CHECK_THROWS_WITH_AS(edw::read_pipeline_status(*db, "process", now),
+                             doctest::Contains("edw design push design-docs/process"),
+                             edw::ConfigError);
+        REQUIRE(db->save({{"_id", "_design/process"},
+                          {"views", {{"lastproc", {{"map", "function (doc) {}"}}}}}})
+                    .status == edw::SaveStatus::ok);
+        CHECK_THROWS_WITH_AS(edw::read_pipeline_status(*db, "process", now),
+                             doctest::Contains("has no view 'steps'"), edw::ConfigError);
+    }
+}
+
+TEST_CASE("a pipeline declaration: names in order, or {name, after}, and mistakes refused")
+{
+    const auto steps = edw::parse_pipeline(nlohmann::json::parse(
+        R"(["a", "b", {"name": "c", "after": "a"}, {"name": "d"}, {"name": "e", "after": 0}])"));
+    REQUIRE(steps.size() == 5);
+    CHECK(steps[0].after == 0);
+    CHECK(steps[1].after == "a");
+    CHECK(steps[2].after == "a");
+    CHECK(steps[3].after == "c");
+    CHECK(steps[4].after == 0);
+    CHECK_THROWS_WITH_AS(edw::parse_pipeline({"a", "a"}), doctest::Contains("declared twice"),
+                         edw::ConfigError);
+    CHECK_THROWS_WITH_AS(edw::parse_pipeline({{"a", 1}}), doctest::Contains("neither a step name"),
+                         edw::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        edw::parse_pipeline(nlohmann::json::parse(R"([{"name": "a", "after": 3}])")),
+        doctest::Contains("after must be a step name or 0"), edw::ConfigError);
+    CHECK_THROWS_AS(edw::parse_pipeline(nlohmann::json::object()), edw::ConfigError);
+}
+
+TEST_SUITE_END();
