@@ -4,6 +4,7 @@
 #include <edw/error.hpp>
 #include <edw/failure_log.hpp>
 #include <edw/open_database.hpp>
+#include <edw/parked_docs.hpp>
 #include <edw/progress.hpp>
 #include <edw/utc_time.hpp>
 
@@ -20,66 +21,6 @@ struct RetryOptions {
     bool json = false;
 };
 
-// Every parked doc (at `step`, when given), read through the `status` view: a parked doc's
-// status is "failed:<step>", and the view is keyed by status.
-std::vector<nlohmann::json> parked_docs(Database& database, const Settings& settings,
-                                        const std::string& step)
-{
-    ViewQuery query;
-    if (step.empty()) {
-        query.startkey = "failed:";
-        query.endkey = "failed:\uFFF0";
-    } else {
-        query.key = parked_status(step);
-    }
-    query.reduce = false;
-    query.include_docs = true;
-    query.limit = 1000;
-    std::vector<nlohmann::json> docs;
-    for (;;) {
-        const auto page = database.query(settings.design, "status", query);
-        for (const auto& row : page.rows) {
-            // Paging restarts at the last row, which the page before already gave.
-            if (row.doc && row.doc->is_object() &&
-                (docs.empty() || docs.back().value("_id", "") != row.id) && is_parked(*row.doc)) {
-                docs.push_back(*row.doc);
-            }
-        }
-        if (page.rows.size() < *query.limit) {
-            return docs;
-        }
-        query.key.reset();
-        query.startkey = page.rows.back().key;
-        query.startkey_docid = page.rows.back().id;
-        if (!step.empty()) {
-            query.endkey = parked_status(step);
-        }
-    }
-}
-
-// Puts one doc back, reading it again after a 409 (a listener or another tool wrote it).
-bool put_back_one(Database& database, nlohmann::json doc, const std::string& step)
-{
-    const std::optional<std::string_view> only =
-        step.empty() ? std::nullopt : std::optional<std::string_view>(step);
-    for (int attempt = 0; attempt < 10; ++attempt) {
-        auto back = put_back(std::move(doc), utc_now_iso8601(), only);
-        if (!back) {
-            return false;
-        }
-        if (!database.save(*back).is_conflict()) {
-            return true;
-        }
-        auto fresh = database.get((*back)["_id"].get<std::string>());
-        if (!fresh) {
-            return false;
-        }
-        doc = std::move(*fresh);
-    }
-    throw HttpError("cannot put back doc " + doc.value("_id", "") + ": it keeps changing", 409,
-                    "conflict", "Document update conflict.");
-}
-
 std::string last_message(const nlohmann::json& doc)
 {
     const auto& failures = doc.value(failures_field, nlohmann::json::array());
@@ -90,7 +31,7 @@ int list_failed(const GlobalOptions& global, const RetryOptions& options)
 {
     const auto settings = load_tool_settings(global);
     const auto database = open_database(settings);
-    const auto docs = parked_docs(*database, settings, options.step);
+    const auto docs = parked_docs(*database, settings.design, options.step);
     if (options.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& doc : docs) {
@@ -123,7 +64,7 @@ int retry(const GlobalOptions& global, const RetryOptions& options)
                       << "\n";
             return 1;
         }
-        if (!put_back_one(*database, std::move(*doc), options.step)) {
+        if (!put_back_parked(*database, std::move(*doc), options.step)) {
             std::cerr << "edw: doc " << options.id << " is not parked"
                       << (options.step.empty() ? "" : " at step " + options.step) << "\n";
             return 1;
@@ -131,11 +72,11 @@ int retry(const GlobalOptions& global, const RetryOptions& options)
         std::cout << "put back " << options.id << "\n";
         return 0;
     }
-    auto docs = parked_docs(*database, settings, options.step);
+    auto docs = parked_docs(*database, settings.design, options.step);
     Progress progress("retry", docs.size(), "docs");
     std::size_t put = 0;
     for (auto& doc : docs) {
-        put += put_back_one(*database, std::move(doc), options.step) ? 1 : 0;
+        put += put_back_parked(*database, std::move(doc), options.step) ? 1 : 0;
         progress.advance(1);
     }
     progress.finish();

@@ -1,0 +1,67 @@
+// ParkedDocs: the status view's "failed:" keys, and put_back written with 409 handling.
+#include "edw/parked_docs.hpp"
+
+#include <edw/error.hpp>
+#include <edw/failure_log.hpp>
+#include <edw/utc_time.hpp>
+
+namespace edw {
+
+std::vector<nlohmann::json> parked_docs(Database& database, const std::string& design,
+                                        const std::string& step)
+{
+    ViewQuery query;
+    if (step.empty()) {
+        query.startkey = "failed:";
+        query.endkey = "failed:\uFFF0";
+    } else {
+        query.key = parked_status(step);
+    }
+    query.reduce = false;
+    query.include_docs = true;
+    query.limit = 1000;
+    std::vector<nlohmann::json> docs;
+    for (;;) {
+        const auto page = database.query(design, "status", query);
+        for (const auto& row : page.rows) {
+            // Paging restarts at the last row, which the page before already gave.
+            if (row.doc && row.doc->is_object() &&
+                (docs.empty() || docs.back().value("_id", "") != row.id) && is_parked(*row.doc)) {
+                docs.push_back(*row.doc);
+            }
+        }
+        if (page.rows.size() < *query.limit) {
+            return docs;
+        }
+        query.key.reset();
+        query.startkey = page.rows.back().key;
+        query.startkey_docid = page.rows.back().id;
+        if (!step.empty()) {
+            query.endkey = parked_status(step);
+        }
+    }
+}
+
+bool put_back_parked(Database& database, nlohmann::json doc, const std::string& step)
+{
+    const std::optional<std::string_view> only =
+        step.empty() ? std::nullopt : std::optional<std::string_view>(step);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        auto back = put_back(std::move(doc), utc_now_iso8601(), only);
+        if (!back) {
+            return false;
+        }
+        if (!database.save(*back).is_conflict()) {
+            return true;
+        }
+        auto fresh = database.get((*back)["_id"].get<std::string>());
+        if (!fresh) {
+            return false;
+        }
+        doc = std::move(*fresh);
+    }
+    throw HttpError("cannot put back doc " + doc.value("_id", "") + ": it keeps changing", 409,
+                    "conflict", "Document update conflict.");
+}
+
+} // namespace edw
