@@ -8,14 +8,14 @@ namespace edw {
 CheckpointTracker::Ticket CheckpointTracker::start(const Seq& seq)
 {
     const std::lock_guard lock(m_mutex);
-    m_entries.push_back(Entry{seq, false});
+    m_entries.push_back(Entry{seq, false, std::chrono::steady_clock::now()});
     return m_first_ticket + m_entries.size() - 1;
 }
 
 void CheckpointTracker::pass(const Seq& seq)
 {
     const std::lock_guard lock(m_mutex);
-    m_entries.push_back(Entry{seq, true});
+    m_entries.push_back(Entry{seq, true, std::chrono::steady_clock::now()});
     advance();
 }
 
@@ -56,6 +56,20 @@ std::size_t CheckpointTracker::unfinished() const
         count += entry.finished ? 0 : 1;
     }
     return count;
+}
+
+std::optional<Seq> CheckpointTracker::handled() const
+{
+    const std::lock_guard lock(m_mutex);
+    return m_handled;
+}
+
+std::chrono::steady_clock::duration CheckpointTracker::oldest_unfinished_age() const
+{
+    const std::lock_guard lock(m_mutex);
+    // advance() leaves an unfinished change at the front, when there is any.
+    return m_entries.empty() ? std::chrono::steady_clock::duration::zero()
+                             : std::chrono::steady_clock::now() - m_entries.front().read_at;
 }
 
 } // namespace edw

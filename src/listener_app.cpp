@@ -3,6 +3,7 @@
 
 #include <edw/error.hpp>
 #include <edw/exit_status.hpp>
+#include <edw/listener_metrics.hpp>
 #include <edw/log.hpp>
 #include <edw/open_database.hpp>
 #include <edw/settings.hpp>
@@ -44,6 +45,8 @@ struct ListenerCommandLine {
     double retry_max_delay = 600;
     double lease = 0;
     double step_timeout = 3600;
+    int metrics_port = -1; ///< -1: no metrics server.
+    std::string metrics_address = "127.0.0.1";
 };
 
 // Closes a file descriptor on every path out.
@@ -245,6 +248,12 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         ->capture_default_str();
     app.add_option("--lock-dir", options.lock_dir,
                    "Directory of the lock files (default $XDG_RUNTIME_DIR or /tmp)");
+    app.add_option("--metrics-port", options.metrics_port,
+                   "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any free port, "
+                   "logged; default: none)")
+        ->check(CLI::Range(0, 65535));
+    app.add_option("--metrics-address", options.metrics_address, "Address of the metrics server")
+        ->capture_default_str();
     if (spec.add_options) {
         spec.add_options(app);
     }
@@ -329,6 +338,27 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
                  (runner.shard.is_whole() ? std::string()
                                           : ", share " + runner.shard.str() + " of its docs"));
         StepRunner runner_instance(*database, step, runner);
+        std::unique_ptr<MetricsServer> metrics;
+        if (options.metrics_port >= 0) {
+            metrics = std::make_unique<MetricsServer>(
+                options.metrics_address, options.metrics_port,
+                [&runner_instance, &database, &step, listener = options.name] {
+                    ListenerSnapshot snapshot{.listener = listener,
+                                              .step = step.name,
+                                              .counts = &runner_instance.counts(),
+                                              .handled_seq = runner_instance.handled_seq(),
+                                              .update_seq = std::nullopt,
+                                              .feed_lag = runner_instance.feed_lag()};
+                    try {
+                        snapshot.update_seq = update_seq_of(*database);
+                    } catch (const Error&) {
+                        // edw_database_up 0 says it; the listener's own log says why.
+                    }
+                    return prometheus_text(snapshot);
+                });
+            log_info("metrics at http://" + options.metrics_address + ":" +
+                     std::to_string(metrics->port()) + "/metrics");
+        }
         try {
             runner_instance.run(stop.get_token());
         } catch (const Error& error) {

@@ -77,4 +77,21 @@ nlohmann::json Seq::to_json() const
     return nlohmann::json::parse(m_json);
 }
 
+std::optional<std::uint64_t> approximate_update_count(const Seq& seq)
+{
+    std::string text = seq.json();
+    if (!text.empty() && text.front() == '"') {
+        text = text.substr(1);
+    }
+    std::size_t digits = 0;
+    while (digits < text.size() && digits < 19 && text[digits] >= '0' && text[digits] <= '9') {
+        ++digits;
+    }
+    const bool ends_well = digits == text.size() || text[digits] == '-' || text[digits] == '"';
+    if (digits == 0 || !ends_well) {
+        return std::nullopt;
+    }
+    return std::stoull(text.substr(0, digits));
+}
+
 } // namespace edw

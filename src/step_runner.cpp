@@ -9,6 +9,7 @@
 #include <edw/error.hpp>
 #include <edw/lease.hpp>
 #include <edw/log.hpp>
+#include <edw/progress.hpp>
 #include <edw/retry_schedule.hpp>
 #include <edw/utc_time.hpp>
 
@@ -111,6 +112,12 @@ public:
 
     RunnerCounts m_counts;
 
+    [[nodiscard]] std::optional<Seq> handled_seq() const { return m_tracker.handled(); }
+    [[nodiscard]] std::chrono::steady_clock::duration feed_lag() const
+    {
+        return m_tracker.oldest_unfinished_age();
+    }
+
 private:
     // Start-up ---------------------------------------------------------------------------------
 
@@ -140,6 +147,11 @@ private:
             // feed. The saved checkpoint is not needed as a start.
             m_catch_up_from_feed = true;
             log_info("catch-up: reading the embedded store's whole feed from its start");
+            const auto updates = approximate_update_count(update_seq_of(m_database));
+            if (updates && *updates > 0) {
+                m_feed_catch_up_end = *updates;
+                m_feed_catch_up.emplace("catch-up " + m_step.name, *updates, "changes");
+            }
             return Seq();
         }
         // Taken before the catch-up, so that a change made during it is seen by the feed.
@@ -166,6 +178,7 @@ private:
         query.limit = m_options.catch_up_page;
         long seen = 0;
         std::optional<std::string> last_id;
+        Progress progress("catch-up " + m_step.name, waiting_count(query), "docs");
         while (!m_stop.stop_requested()) {
             const auto page = query_view(query);
             for (const auto& row : page.rows) {
@@ -175,6 +188,7 @@ private:
                 if (row.doc && row.doc->is_object()) {
                     dispatch(*row.doc, std::nullopt);
                     ++seen;
+                    progress.advance(1);
                 }
             }
             if (page.rows.size() < *query.limit) {
@@ -187,8 +201,40 @@ private:
             query.startkey_docid = page.rows.back().id;
             last_id = page.rows.back().id;
         }
+        progress.finish();
         m_counts.caught_up += seen;
         log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);
+    }
+
+    // How many docs the catch-up's range holds, for its progress: the view's reduce (lastproc
+    // counts); 0 (unknown) when the view has none or the query fails, which the paging reports.
+    std::uint64_t waiting_count(const ViewQuery& range)
+    {
+        ViewQuery count;
+        count.startkey = range.startkey;
+        count.endkey = range.endkey;
+        try {
+            const auto result = m_database.query(m_options.design, m_options.view, count);
+            if (!result.rows.empty() && result.rows[0].value.is_number_unsigned()) {
+                return result.rows[0].value.get<std::uint64_t>();
+            }
+        } catch (const Error&) {
+        }
+        return 0;
+    }
+
+    // The embedded store's catch-up: progress over the feed's rows until its end at start-up.
+    void advance_feed_catch_up(const Seq& seq, std::uint64_t rows)
+    {
+        if (!m_feed_catch_up) {
+            return;
+        }
+        m_feed_catch_up->advance(rows);
+        const auto at = approximate_update_count(seq);
+        if (at && *at >= m_feed_catch_up_end) {
+            m_feed_catch_up->finish();
+            m_feed_catch_up.reset();
+        }
     }
 
     ViewResult query_view(const ViewQuery& query)
@@ -233,6 +279,7 @@ private:
     void on_change(Change&& change) override
     {
         ++m_counts.feed_rows;
+        advance_feed_catch_up(change.seq, 1);
         const auto ticket = m_tracker.start(change.seq);
         if (change.deleted) {
             m_tracker.finish(ticket);
@@ -275,6 +322,7 @@ private:
         // restart does not read the same stretch of feed again.
         m_tracker.pass(last_seq);
         save_checkpoint(false);
+        advance_feed_catch_up(last_seq, 0);
     }
 
     // A feed without docs: ask the view about just this doc, never the whole view.
@@ -422,6 +470,8 @@ private:
                 continue;
             }
             const auto run = start_running(id, *item);
+            const auto started = Clock::now();
+            ++m_counts.running;
             try {
                 if (m_leases) {
                     const auto result = m_step.run(without_claim(item->doc));
@@ -452,6 +502,8 @@ private:
                 outcome.updated = record_failure(std::move(item->doc), *outcome.failure,
                                                  std::chrono::system_clock::now(), m_options.retry);
             }
+            --m_counts.running;
+            m_counts.callback_seconds.observe(Clock::now() - started);
             if (!finish_running(run)) {
                 log_warning("step " + m_step.name + " on doc " + id +
                             " returned after it was given up for running too long; its result "
@@ -696,6 +748,7 @@ private:
                       parked_status(m_step.name) + "\" (edw retry puts it back)");
             return;
         }
+        ++m_counts.retries;
         const std::string at = entry.value("retry_at", "");
         log_warning("step " + m_step.name + " failed on doc " + id + " (attempt " + attempts +
                     "): " + entry.value("message", "") + "; next attempt at " + at);
@@ -842,6 +895,8 @@ private:
     std::string m_checkpoint_rev;
     bool m_resumed = false;            ///< Started from a saved checkpoint.
     bool m_catch_up_from_feed = false; ///< The embedded store: the feed from 0 is the catch-up.
+    std::optional<Progress> m_feed_catch_up; ///< Until the feed reaches m_feed_catch_up_end.
+    std::uint64_t m_feed_catch_up_end = 0;
     Clock::time_point m_last_checkpoint{};
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
@@ -863,6 +918,16 @@ void StepRunner::run(std::stop_token stop)
 const RunnerCounts& StepRunner::counts() const noexcept
 {
     return m_impl->m_counts;
+}
+
+std::optional<Seq> StepRunner::handled_seq() const
+{
+    return m_impl->handled_seq();
+}
+
+std::chrono::steady_clock::duration StepRunner::feed_lag() const
+{
+    return m_impl->feed_lag();
 }
 
 std::string StepRunner::checkpoint_id(const std::string& listener)

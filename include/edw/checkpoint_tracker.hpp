@@ -3,6 +3,7 @@
 
 #include <edw/seq.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -29,11 +30,17 @@ public:
     std::optional<Seq> take_new_checkpoint();
     /// How many changes were read and are not yet handled.
     [[nodiscard]] std::size_t unfinished() const;
+    /// The seq up to which everything is handled, without taking it; nothing before the first.
+    [[nodiscard]] std::optional<Seq> handled() const;
+    /// How long the oldest change not yet handled has waited since it was read; zero when every
+    /// change read is handled. What a metric of the step's lag behind its feed reports.
+    [[nodiscard]] std::chrono::steady_clock::duration oldest_unfinished_age() const;
 
 private:
     struct Entry {
         Seq seq;
         bool finished = false;
+        std::chrono::steady_clock::time_point read_at;
     };
     void advance();
 

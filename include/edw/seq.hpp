@@ -4,6 +4,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,5 +42,10 @@ public:
 private:
     std::string m_json = "0";
 };
+
+/// The number at the front of a seq: the seq itself for servers that send integers, and the
+/// `N` of CouchDB 2+'s `"N-opaque"`, which counts updates (roughly, on a cluster). Nothing for
+/// any other form. Only for estimates (metrics, catch-up progress): seqs are never ordered by it.
+std::optional<std::uint64_t> approximate_update_count(const Seq& seq);
 
 } // namespace edw

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <edw/database.hpp>
+#include <edw/duration_histogram.hpp>
 #include <edw/failure_log.hpp>
 #include <edw/seq.hpp>
 #include <edw/shard.hpp>
@@ -64,6 +65,9 @@ struct RunnerCounts {
     std::atomic<long> dropped{0};     ///< Results dropped: the step was already recorded elsewhere.
     std::atomic<long> caught_up{0};   ///< Docs handed to the step during the start-up catch-up.
     std::atomic<long> feed_rows{0};   ///< Rows read from the feed, for this step or not.
+    std::atomic<long> retries{0};     ///< Failures recorded with a time to try again.
+    std::atomic<long> running{0};     ///< Callbacks running now.
+    DurationHistogram callback_seconds; ///< How long each callback ran, failed ones included.
 };
 
 /// Runs `step` on every document that reaches it, exactly once per arrival:
@@ -84,6 +88,10 @@ public:
     void run(std::stop_token stop);
 
     [[nodiscard]] const RunnerCounts& counts() const noexcept;
+    /// The seq up to which every change is handled (what the checkpoint will hold).
+    [[nodiscard]] std::optional<Seq> handled_seq() const;
+    /// How long the oldest change read from the feed and not yet handled has waited.
+    [[nodiscard]] std::chrono::steady_clock::duration feed_lag() const;
 
     /// The id of the `_local` doc holding a listener's checkpoint.
     static std::string checkpoint_id(const std::string& listener);

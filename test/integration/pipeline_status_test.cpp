@@ -220,8 +220,8 @@ TEST_CASE("a pipeline declaration: names in order, or {name, after}, and mistake
     CHECK(steps[4].after == 0);
     CHECK_THROWS_WITH_AS(edw::parse_pipeline({"a", "a"}), doctest::Contains("declared twice"),
                          edw::ConfigError);
-    CHECK_THROWS_WITH_AS(edw::parse_pipeline({{"a", 1}}), doctest::Contains("neither a step name"),
-                         edw::ConfigError);
+    CHECK_THROWS_WITH_AS(edw::parse_pipeline(nlohmann::json::parse(R"([["a", 1]])")),
+                         doctest::Contains("neither a step name"), edw::ConfigError);
     CHECK_THROWS_WITH_AS(
         edw::parse_pipeline(nlohmann::json::parse(R"([{"name": "a", "after": 3}])")),
         doctest::Contains("after must be a step name or 0"), edw::ConfigError);

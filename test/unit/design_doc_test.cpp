@@ -33,8 +33,11 @@ TEST_CASE("the process design doc is built from its folder")
     CHECK(doc["views"]["status"]["map"].get<std::string>().starts_with("function (doc) {"));
     CHECK(doc["views"]["status"]["reduce"] == "_sum");
     CHECK(doc["filters"]["with_process"].get<std::string>().starts_with("function (doc, req) {"));
-    CHECK(doc.size() == 4); // _id, language, views, filters: no empty sections, no _rev
-    CHECK(doc["views"].size() == 2);
+    CHECK(doc["views"]["steps"]["reduce"] == "_count");
+    CHECK(doc["edw_pipeline"] == nlohmann::json::array({"move_to_sps", "signal_processing"}));
+    // _id, language, views, filters, edw_pipeline: no empty sections, no _rev
+    CHECK(doc.size() == 5);
+    CHECK(doc["views"].size() == 3);
     CHECK(doc["filters"].size() == 1);
 }
 
@@ -71,6 +74,14 @@ TEST_CASE("a .js file in a folder no field comes from is refused by name")
 {
     CHECK_THROWS_WITH_AS(edw::build_design_doc(fixtures / "misplaced-js"),
                          doctest::Contains("filter/with_process.js is not in a place"),
+                         edw::ConfigError);
+}
+
+TEST_CASE("a pipeline.json that declares a step twice is refused by file")
+{
+    CHECK_THROWS_WITH_AS(edw::build_design_doc(fixtures / "bad-pipeline"),
+                         doctest::Contains("bad-pipeline/pipeline.json: edw_pipeline: step a is "
+                                           "declared twice"),
                          edw::ConfigError);
 }
 
