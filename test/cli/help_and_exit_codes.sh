@@ -1,13 +1,14 @@
 # --help on every level, and exit statuses for bad settings, an unreachable server, a wrong password.
 . "$(dirname "$0")/lib.sh"
 
-for args in "--help" "db --help" "design push --help" "metadata make --help" "status --help"; do
+for args in "--help" "db --help" "design push --help" "metadata make --help" "status --help" \
+    "serve --help"; do
     # shellcheck disable=SC2086
     expect_status 0 "$edw" $args
 done
 expect_output "Usage"
 expect_status 0 "$listen_newfiles" --help
-expect_output "--jobs"
+expect_output "--metrics-port"
 expect_status 0 "$listen_analysis1" --help
 
 expect_status 2 "$edw"

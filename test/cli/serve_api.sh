@@ -4,6 +4,19 @@
 . "$(dirname "$0")/serve_fixture.sh"
 
 make_serve_fixture
+
+# The table and --watch, before the page: the same counts as text.
+"$edw" status >table.txt
+grep -Eq '^move_to_sps +\(new docs\) +0 +0 +0 +3 +27 ' table.txt &&
+    grep -Eq '^signal_processing +move_to_sps +27 +0 +0 +0 +0 ' table.txt &&
+    ok "edw status prints a row per step" || fail "table: $(cat table.txt)"
+timeout --preserve-status -s INT 3 "$edw" status --watch --interval 0.5 >watch.txt
+watch_status=$?
+[ $watch_status -eq 0 ] && ok "edw status --watch ends with 0 on Ctrl-C" || fail "--watch exited $watch_status"
+reports=$(grep -c '^step ' watch.txt)
+[ "$reports" -ge 3 ] && ok "--watch printed $reports reports in 3 s" || fail "--watch printed $reports reports"
+expect_status 2 "$edw" status --watch --interval 0
+
 start_serve serve.log || exit 1
 
 # json_of URL EXPR: one value of a JSON answer (EXPR on `j`), read by node.

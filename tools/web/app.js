@@ -165,7 +165,8 @@ async function loadList(list) {
     if (list === "failed" || list === "retrying") {
       const detail = row.detail || {};
       const attempts = detail.attempt ? detail.attempt + (detail.attempt === 1 ? " attempt · " : " attempts · ") : "";
-      note = attempts + (detail.message || "");
+      // The message names the step and the doc, which the row already shows.
+      note = attempts + String(detail.message || "").replace(/^step \S+ on doc \S+: /, "");
     }
     const item = element("li", { "data-id": row.id }, link, element("span", { class: "note", title: note }, note));
     if (list === "failed") {
