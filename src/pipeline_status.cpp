@@ -16,13 +16,14 @@ std::string position_name(const nlohmann::json& position)
     return position.is_string() ? position.get<std::string>() : position.dump();
 }
 
-// The grouped rows under ["<kind>", ...], reduced to `level` key parts.
+// The grouped rows under ["<kind>", ...] (or from..to), reduced to `level` key parts.
 ViewResult grouped(Database& database, const std::string& design, const std::string& kind,
-                   int level, const nlohmann::json& from = nullptr)
+                   int level, const nlohmann::json& from = nullptr,
+                   const nlohmann::json& to = nullptr)
 {
     ViewQuery query;
     query.startkey = from.is_null() ? nlohmann::json::array({kind}) : from;
-    query.endkey = nlohmann::json::array({kind, nlohmann::json::object()});
+    query.endkey = to.is_null() ? nlohmann::json::array({kind, nlohmann::json::object()}) : to;
     query.group_level = level;
     return database.query(design, steps_view, query);
 }
@@ -181,9 +182,6 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
     claims_query.reduce = false;
     const auto claims = database.query(design, steps_view, claims_query);
     const auto window_start = now - std::chrono::minutes(throughput_minutes - 1);
-    const auto per_minute = grouped(database, design, "done_at", 3,
-                                    nlohmann::json::array({"done_at", minute_of(window_start)}));
-
     std::set<std::string> other_names;
     for (const auto* rows : {&failed, &retrying, &claims}) {
         for (const auto& row : rows->rows) {
@@ -230,20 +228,30 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
         }
         ++found->docs;
     }
+    // Throughput: per step and the step before it, the rows of the last hour, grouped by minute.
     const std::string first_minute = minute_of(window_start);
     const auto first_time = parse_iso8601(first_minute + ":00.000Z");
-    for (const auto& row : per_minute.rows) {
-        auto* step = row.key.size() >= 3 ? step_named(row.key[2]) : nullptr;
-        const auto minute = row.key.size() >= 3 && row.key[1].is_string()
-                                ? parse_iso8601(row.key[1].get<std::string>() + ":00.000Z")
-                                : std::nullopt;
-        if (step == nullptr || !minute || !first_time) {
+    for (const auto& edge : done_edges.rows) {
+        auto* step = edge.key.size() >= 3 ? step_named(edge.key[1]) : nullptr;
+        if (step == nullptr || !first_time) {
             continue;
         }
-        const auto index =
-            std::chrono::duration_cast<std::chrono::minutes>(*minute - *first_time).count();
-        if (index >= 0 && index < throughput_minutes) {
-            step->done_per_minute[static_cast<std::size_t>(index)] += count_of(row);
+        const auto per_minute = grouped(
+            database, design, "done", 4,
+            nlohmann::json::array({"done", edge.key[1], edge.key[2], first_minute}),
+            nlohmann::json::array({"done", edge.key[1], edge.key[2], nlohmann::json::object()}));
+        for (const auto& row : per_minute.rows) {
+            const auto minute = row.key.size() >= 4 && row.key[3].is_string()
+                                    ? parse_iso8601(row.key[3].get<std::string>() + ":00.000Z")
+                                    : std::nullopt;
+            if (!minute) {
+                continue;
+            }
+            const auto index =
+                std::chrono::duration_cast<std::chrono::minutes>(*minute - *first_time).count();
+            if (index >= 0 && index < throughput_minutes) {
+                step->done_per_minute[static_cast<std::size_t>(index)] += count_of(row);
+            }
         }
     }
 

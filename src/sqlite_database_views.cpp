@@ -153,6 +153,17 @@ void SqliteDatabase::update_view_index(const Design& design)
         bool deleted = false;
         nlohmann::json doc;
     };
+    // As CouchDB does, the index is brought up to the database's seq when the query starts, not
+    // beyond: on a busy store, chasing writes made meanwhile would keep the query going, and its
+    // mapping competing with the writers, for as long as they write.
+    std::int64_t target = 0;
+    {
+        const std::lock_guard lock(m_mutex);
+        auto& newest = open_existing().statement("SELECT COALESCE(MAX(seq), 0) FROM docs");
+        newest.step();
+        target = newest.integer(0);
+        newest.reset();
+    }
     for (;;) {
         std::int64_t from = 0;
         std::int64_t to = 0;
@@ -179,8 +190,9 @@ void SqliteDatabase::update_view_index(const Design& design)
                 rebuild.commit();
             }
             auto& read = connection.statement(
-                "SELECT seq, id, rev, deleted, body FROM docs WHERE seq > ? ORDER BY seq LIMIT ?");
-            read.bind(1, from).bind(2, index_batch);
+                "SELECT seq, id, rev, deleted, body FROM docs WHERE seq > ? AND seq <= ? ORDER BY "
+                "seq LIMIT ?");
+            read.bind(1, from).bind(2, target).bind(3, index_batch);
             while (read.step()) {
                 Pending pending;
                 to = read.integer(0);

@@ -1,4 +1,5 @@
-// edw: the command-line tool: database set-up, design docs, metadata, status, the status page, benchmarks.
+// edw: the command-line tool: database set-up, design docs, metadata, status, the status page,
+// benchmarks.
 #include "command.hpp"
 
 #include <edw/error.hpp>

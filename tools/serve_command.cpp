@@ -6,8 +6,11 @@
 #include <edw/log.hpp>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -17,6 +20,7 @@ namespace {
 struct ServeCommandOptions {
     ServeOptions server;
     std::string token_file;
+    int nice = 10;
 };
 
 // The token from --token-file (its first line), else EDW_SERVE_TOKEN, else none.
@@ -43,6 +47,12 @@ int serve(const GlobalOptions& global, ServeCommandOptions options)
 {
     const Settings settings = load_tool_settings(global);
     options.server.token = access_token(options.token_file);
+    // The page must not slow the pipeline: on a busy machine the listeners get the CPU first.
+    // Set before any thread starts, so that every thread, and every edw-js child the embedded
+    // store starts for its views, inherits it.
+    if (options.nice > 0 && setpriority(PRIO_PROCESS, 0, options.nice) != 0) {
+        log_warning(std::string("edw serve: cannot lower its priority: ") + std::strerror(errno));
+    }
     // The signals go to one waiting thread, which stops the server: no handler runs inside it.
     sigset_t signals;
     sigemptyset(&signals);
@@ -89,6 +99,12 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& actio
     serve_app->add_option("--token-file", options->token_file,
                           "File whose first line is the access token asked of every request "
                           "(default: EDW_SERVE_TOKEN, else none)");
+    serve_app
+        ->add_option("--nice", options->nice,
+                     "Scheduling niceness of edw serve and its view work, so that listeners on "
+                     "the same machine come first (0: as started)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 19));
     serve_app->footer(
         "With a token, open http://HOST:PORT/?token=TOKEN once: a cookie keeps it. Scripts send "
         "Authorization: Bearer TOKEN. The API is described in the README (/api/status, "

@@ -211,13 +211,21 @@ nlohmann::json StatusServer::status()
     const std::lock_guard lock(m_status_mutex);
     const auto now = std::chrono::steady_clock::now();
     const auto age = now - m_status_time;
-    const bool fresh = m_status_version == m_version.load() && age < longest_cache;
-    if (!m_status.is_null() && (fresh || age < m_options.min_refresh)) {
+    // Reading the status costs the database work (on the embedded store, bringing the steps
+    // view up to date runs its map function on every changed doc, in this process, and writes
+    // the index into the file the listeners write to). So it is read again at most once per
+    // min_refresh, and no more often than every ten times its last cost: at most a tenth of
+    // the time goes to it however busy the pipeline is.
+    const auto wait =
+        std::max<std::chrono::steady_clock::duration>(m_options.min_refresh, 10 * m_status_cost);
+    const bool unchanged = m_status_version == m_version.load() && age < longest_cache;
+    if (!m_status.is_null() && (unchanged || age < wait)) {
         return m_status;
     }
     const std::uint64_t version = m_version.load();
     auto status = to_json(
         read_pipeline_status(*m_database, m_settings.design, std::chrono::system_clock::now()));
+    m_status_cost = std::chrono::steady_clock::now() - now;
     status["version"] = version;
     {
         const std::lock_guard feed_lock(m_feed_mutex);

@@ -36,8 +36,8 @@ bool is_loopback(const std::string& address);
 
 /// Serves the status page (tools/web) and `/api/`: status, pages of waiting and failed docs, a
 /// doc, and retry. The status is read from the steps view only when the changes feed (followed
-/// in a thread of its own) shows a write, and at most once per `min_refresh`, so open pages do
-/// not load the database however often they ask.
+/// in a thread of its own) shows a write, at most once per `min_refresh` and no more often than
+/// ten times its last cost, so open pages do not load the database however often they ask.
 class StatusServer {
 public:
     /// Opens the database twice (requests, feed). Throws ConfigError when the address is not
@@ -80,6 +80,7 @@ private:
     nlohmann::json m_status;
     std::uint64_t m_status_version = 0;
     std::chrono::steady_clock::time_point m_status_time;
+    std::chrono::steady_clock::duration m_status_cost{}; ///< How long the last read took.
 
     std::jthread m_feed_thread;
 };

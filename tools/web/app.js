@@ -285,8 +285,11 @@ async function showDoc(id) {
 async function refresh(force) {
   const status = await api("/api/status");
   const live = $("live");
-  live.textContent = status.feed_error ? "live updates stopped: " + status.feed_error
-    : "live · " + new Date().toLocaleTimeString();
+  // The server reads the status again only after writes, and not more often than its cost
+  // allows; the time says how fresh these counts are.
+  const asOf = new Date(status.time).toLocaleTimeString();
+  live.textContent = status.feed_error ? "live updates stopped: " + status.feed_error + " · counts of " + asOf
+    : "live · counts of " + asOf;
   live.classList.toggle("stale", Boolean(status.feed_error));
   if (!force && status.version === state.version && state.status) return;
   state.status = status;

@@ -1,7 +1,7 @@
 function (doc) {
   // What `edw status` and `edw serve` count, one row per fact, counted by the _count reduce:
-  //   ["done", step, previous step or 0]   a process entry: done per step, and the pipeline's shape
-  //   ["done_at", minute, step]            a process entry with a date: throughput per minute
+  //   ["done", step, previous step or 0, minute or null]   a process entry: done per step, the
+  //                                        pipeline's shape, and throughput per minute
   //   ["waiting", position, since]         where the doc waits (the lastproc rule) and since when
   //   ["retrying", step, retry time]       a failed attempt at a step the doc has not passed yet
   //   ["failed", step, time]               parked after its last attempt (status "failed:<step>")
@@ -19,10 +19,9 @@ function (doc) {
       previous = 0;
       continue;
     }
-    emit(["done", entry.name, previous], null);
-    if (typeof entry.date === "string" && entry.date.length >= 16) {
-      emit(["done_at", entry.date.substring(0, 16), entry.name], null);
-    }
+    var minute = typeof entry.date === "string" && entry.date.length >= 16 ?
+        entry.date.substring(0, 16) : null;
+    emit(["done", entry.name, previous, minute], null);
     passed[entry.name] = true;
     previous = entry.name;
   }
