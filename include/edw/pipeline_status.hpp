@@ -70,7 +70,8 @@ struct PipelineStatus {
 inline constexpr int throughput_minutes = 60;
 
 /// Reads the status of the pipeline whose design doc is `_design/<design>`: a handful of grouped
-/// queries on its `steps` view, so its cost does not grow with the number of documents. Throws
+/// queries on its `steps` view, never a read of the docs themselves. (A server answers them from
+/// the reductions in its index; the embedded store scans the grouped rows.) Throws
 /// ConfigError when the design doc or its `steps` view is missing (with the command that adds it),
 /// and what the queries throw.
 PipelineStatus read_pipeline_status(Database& database, const std::string& design,
