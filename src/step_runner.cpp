@@ -43,8 +43,9 @@ struct Outcome {
     std::optional<CheckpointTracker::Ticket> ticket;
     /// The doc with the new entry, or with the failure recorded.
     std::optional<nlohmann::json> updated;
-    nlohmann::json entry;           ///< The entry alone, to re-apply after a 409.
+    nlohmann::json result;          ///< The callback's result, to record again after a 409.
     std::optional<Failure> failure; ///< Set when the callback threw.
+    std::string date;               ///< When it was recorded, the same when recorded again.
 };
 
 std::string this_worker(const std::string& listener)
@@ -67,6 +68,13 @@ public:
     Impl(Database& database, Step step, RunnerOptions options)
         : m_database(database)
         , m_step(std::move(step))
+        , m_selection(m_step.selection_or_position())
+        , m_record(m_step.record ? m_step.record
+                                 : StepRecorder([name = m_step.name](nlohmann::json doc,
+                                                                     const nlohmann::json& result,
+                                                                     std::string_view date) {
+                                       return append_step(doc, name, result, date);
+                                   }))
         , m_options(std::move(options))
         , m_work(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4)
         , m_outcomes(std::max<std::size_t>(m_options.batch_size * 2, 16))
@@ -140,6 +148,15 @@ private:
         if (saved) {
             m_checkpoint_rev = saved->value("_rev", "");
         }
+        if (!m_selection.position()) {
+            // No view lists the docs a selector or predicate chooses: the whole feed, from its
+            // start, shows each doc's latest revision once, which is the catch-up.
+            m_catch_up_from_feed = true;
+            log_info("catch-up: reading the whole feed from its start (the step takes " +
+                     m_selection.description() + ")");
+            start_feed_catch_up_progress();
+            return Seq();
+        }
         if (m_database.is_local()) {
             // The embedded store's feed costs a SQLite read per row and no network, far less
             // than mapping every doc into the view: the whole feed, from its start, shows each
@@ -147,11 +164,7 @@ private:
             // feed. The saved checkpoint is not needed as a start.
             m_catch_up_from_feed = true;
             log_info("catch-up: reading the embedded store's whole feed from its start");
-            const auto updates = approximate_update_count(update_seq_of(m_database));
-            if (updates && *updates > 0) {
-                m_feed_catch_up_end = *updates;
-                m_feed_catch_up.emplace("catch-up " + m_step.name, *updates, "changes");
-            }
+            start_feed_catch_up_progress();
             return Seq();
         }
         // Taken before the catch-up, so that a change made during it is seen by the feed.
@@ -169,7 +182,7 @@ private:
 
     void catch_up()
     {
-        const auto prefix = m_step.follows.key_prefix();
+        const auto prefix = m_selection.position()->key_prefix();
         ViewQuery query;
         query.startkey = nlohmann::json::array({prefix});
         query.endkey = nlohmann::json::array({prefix, nlohmann::json::object()});
@@ -223,7 +236,16 @@ private:
         return 0;
     }
 
-    // The embedded store's catch-up: progress over the feed's rows until its end at start-up.
+    void start_feed_catch_up_progress()
+    {
+        const auto updates = approximate_update_count(update_seq_of(m_database));
+        if (updates && *updates > 0) {
+            m_feed_catch_up_end = *updates;
+            m_feed_catch_up.emplace("catch-up " + m_step.name, *updates, "changes");
+        }
+    }
+
+    // A catch-up from the feed: progress over the feed's rows until its end at start-up.
     void advance_feed_catch_up(const Seq& seq, std::uint64_t rows)
     {
         if (!m_feed_catch_up) {
@@ -257,12 +279,12 @@ private:
     {
         FollowOptions options;
         options.since = since;
-        if (!m_database.is_local()) {
+        if (!m_database.is_local() && m_selection.position()) {
             // A server sends only the docs at this step. A store in this process has no network
             // to spare, and its filter would run in JavaScript on every row: the runner's own
             // check (may_be_waiting_at, then is_waiting_at) does the same work far faster.
             options.filter = m_options.design + "/" + m_options.filter;
-            options.filter_parameters = {{"last", m_step.follows.filter_value()}};
+            options.filter_parameters = {{"last", m_selection.position()->filter_value()}};
         }
         options.include_docs = true;
         // Longpoll: every answer carries a last_seq, even when the filter let no row through,
@@ -289,7 +311,7 @@ private:
         try {
             if (change.doc) {
                 // Most rows of an unfiltered feed are docs at other steps: skipped unparsed.
-                if (!may_be_waiting_at(change.doc->text(), m_step.follows)) {
+                if (!m_selection.may_select(change.doc->text())) {
                     m_tracker.finish(ticket);
                     return;
                 }
@@ -328,9 +350,12 @@ private:
     // A feed without docs: ask the view about just this doc, never the whole view.
     std::optional<nlohmann::json> look_up_waiting(const std::string& id)
     {
+        if (!m_selection.position()) {
+            return m_database.get(id);
+        }
         ViewQuery query;
-        query.keys =
-            std::vector<nlohmann::json>{nlohmann::json::array({m_step.follows.key_prefix(), id})};
+        query.keys = std::vector<nlohmann::json>{
+            nlohmann::json::array({m_selection.position()->key_prefix(), id})};
         query.reduce = false;
         query.include_docs = true;
         const auto result = query_view(query);
@@ -345,7 +370,10 @@ private:
     void dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
     {
         const std::string id = doc_id(doc);
-        const bool waiting = is_waiting_at(doc, m_step.follows) && m_options.shard.owns(id);
+        // A parked doc is out of every step until `edw retry` puts it back (for EDELWEISS docs
+        // its status already keeps it out of the view; a selector may not look at status).
+        const bool waiting =
+            m_selection.selects(doc) && !is_parked(doc) && m_options.shard.owns(id);
         bool busy = false;
         if (waiting) {
             const std::lock_guard lock(m_in_flight_mutex);
@@ -465,7 +493,7 @@ private:
     {
         while (auto item = m_work.pop()) {
             const std::string id = doc_id(item->doc);
-            Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt};
+            Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt, ""};
             if (m_leases && !take_claim(*item)) {
                 continue;
             }
@@ -473,19 +501,24 @@ private:
             const auto started = Clock::now();
             ++m_counts.running;
             try {
+                outcome.date = utc_now_iso8601();
                 if (m_leases) {
-                    const auto result = m_step.run(without_claim(item->doc));
+                    outcome.result = m_step.run(without_claim(item->doc));
                     // The newest revision of the claimed doc, after any renewals; the claim
                     // goes with the result.
                     auto base = m_leases->release(id).value_or(item->doc);
-                    outcome.updated = append_step(without_claim(std::move(base)), m_step.name,
-                                                  result, utc_now_iso8601());
-                } else {
-                    const auto result = m_step.run(item->doc);
                     outcome.updated =
-                        append_step(item->doc, m_step.name, result, utc_now_iso8601());
+                        m_record(without_claim(std::move(base)), outcome.result, outcome.date);
+                } else {
+                    outcome.result = m_step.run(item->doc);
+                    outcome.updated = m_record(item->doc, outcome.result, outcome.date);
                 }
-                outcome.entry = outcome.updated->at("process").back();
+                if (m_selection.selects(*outcome.updated)) {
+                    // Written as it is, the doc would come back to this step at once, forever.
+                    throw TransitionRefused("the result of step " + m_step.name + " on doc " + id +
+                                            " leaves it at the step (" + m_selection.description() +
+                                            "); not written");
+                }
             } catch (const std::exception& error) {
                 if (m_leases) {
                     item->doc = without_claim(m_leases->release(id).value_or(item->doc));
@@ -574,13 +607,17 @@ private:
             }
             for (auto& running : overdue) {
                 ++m_counts.failed;
-                Outcome outcome{running.id, running.ticket, std::nullopt, nlohmann::json(),
+                Outcome outcome{running.id,
+                                running.ticket,
+                                std::nullopt,
+                                nlohmann::json(),
                                 Failure{.step = m_step.name,
                                         .worker = m_options.worker,
                                         .message = "ran longer than " +
                                                    std::to_string(m_options.step_timeout.count()) +
                                                    " ms (--step-timeout) and was given up",
-                                        .detail = {}}};
+                                        .detail = {}},
+                                ""};
                 auto base = m_leases ? m_leases->release(running.id).value_or(running.doc)
                                      : std::move(running.doc);
                 outcome.updated = record_failure(without_claim(std::move(base)), *outcome.failure,
@@ -778,7 +815,7 @@ private:
     {
         for (int attempt = 0; attempt < 10; ++attempt) {
             const auto fresh = m_database.get(outcome.id);
-            switch (decide_after_conflict(fresh, m_step.name, m_step.follows)) {
+            switch (decide_after_conflict(fresh, m_step.name, m_selection)) {
             case ConflictDecision::already_recorded:
                 ++m_counts.dropped;
                 log_info("step " + m_step.name + " on doc " + outcome.id +
@@ -808,7 +845,14 @@ private:
                     claim && claim->worker == m_options.worker) {
                     updated.erase(claim_field); // our own claim goes with the result
                 }
-                updated["process"].push_back(outcome.entry);
+                try {
+                    updated = m_record(std::move(updated), outcome.result, outcome.date);
+                } catch (const std::exception& error) {
+                    ++m_counts.failed;
+                    log_error("cannot record " + m_step.name + " on doc " + outcome.id +
+                              " as it is now: " + error.what());
+                    return;
+                }
                 if (!m_database.save(updated).is_conflict()) {
                     ++m_counts.recorded;
                     remember_replaced(outcome.id, fresh->value("_rev", ""));
@@ -875,6 +919,8 @@ private:
 
     Database& m_database;
     Step m_step;
+    StepSelection m_selection; ///< Which docs wait at the step.
+    StepRecorder m_record;     ///< How a result is written.
     RunnerOptions m_options;
     std::stop_source m_stop;
     BoundedQueue<Work> m_work;

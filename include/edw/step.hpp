@@ -2,22 +2,51 @@
 #pragma once
 
 #include <edw/process_log.hpp>
+#include <edw/state_machine.hpp>
+#include <edw/step_selection.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace edw {
 
-/// A processing step: takes documents waiting at `follows`, runs `run` on each, and records its
-/// result as a `process` entry named `name`, which moves the document on to the next step.
+/// Writes a step's result on the doc (as read, or as read again after a conflict) at `date`.
+using StepRecorder = std::function<nlohmann::json(nlohmann::json doc, const nlohmann::json& result,
+                                                  std::string_view date)>;
+
+/// A processing step: takes the documents waiting at it, runs `run` on each, and records its
+/// result, which moves the document on: by default as a `process` entry named `name` (the
+/// EDELWEISS way), or as `record` writes it (a state move, a field update).
 struct Step {
     std::string name;
     StepPosition follows = StepPosition::new_document();
-    /// The work. Gets the document as read, returns the fields of its `process` entry as a JSON
-    /// object. Throwing leaves the document where it is; the reason is logged.
+    /// Which docs wait at the step; unset means those whose process array ends at `follows`.
+    std::optional<StepSelection> selection;
+    /// The work. Gets the document as read, returns the result as a JSON object: the fields of
+    /// its `process` entry by default. Throwing leaves the document where it is; the failure is
+    /// recorded on it and retried.
     std::function<nlohmann::json(const nlohmann::json& doc)> run;
+    /// How the result is written; unset appends `{name, ...result, date}` to `process`. What it
+    /// writes must take the doc out of the step's selection, or the step would run again.
+    StepRecorder record;
+
+    /// `selection`, or the docs after `follows`.
+    [[nodiscard]] StepSelection selection_or_position() const
+    {
+        return selection ? *selection : StepSelection::at(follows);
+    }
 };
+
+/// A recorder for steps that move docs through `machine`: the callback's result is
+/// `{"to": "<state>", "changes": {...}, "note": ...}` (changes and note optional), applied with
+/// StateMachine::apply as `by` (the worker). A move the workflow does not allow throws
+/// TransitionRefused, which the runner records as the doc's failure. (A doc another worker moved
+/// meanwhile never gets here: after a 409 the runner re-reads it and writes only when the step
+/// still selects it.)
+StepRecorder record_state_move(StateMachine machine, std::string by);
 
 } // namespace edw

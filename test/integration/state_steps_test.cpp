@@ -1,0 +1,221 @@
+// Steps chosen by a Mango selector or a C++ predicate, recording state moves, on every backend:
+// each move made once, by several workers sharing a step; refused moves are the doc's failure.
+#include "conformance.hpp"
+
+#include <edw/failure_log.hpp>
+#include <edw/lease.hpp>
+#include <edw/state_machine.hpp>
+#include <edw/step_runner.hpp>
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+TEST_SUITE_BEGIN("state steps");
+
+namespace {
+
+const auto ous_machine = edw::StateMachine::parse(nlohmann::json::parse(R"({
+    "initial": ["ReadyForProcessing"],
+    "states": {"ReadyForProcessing": ["Processing"],
+               "Processing": ["ReadyForReview", "ProcessingProblem"],
+               "ProcessingProblem": ["ReadyForProcessing"],
+               "ReadyForReview": []}})"));
+
+edw::RunnerOptions options_for(const std::string& listener)
+{
+    edw::RunnerOptions options;
+    options.listener = listener;
+    options.worker = listener;
+    options.heartbeat = std::chrono::milliseconds(500);
+    options.checkpoint_interval = std::chrono::milliseconds(0);
+    options.jobs = 2;
+    return options;
+}
+
+std::vector<nlohmann::json> ous_docs(int first, int count)
+{
+    std::vector<nlohmann::json> docs;
+    for (int i = first; i < first + count; ++i) {
+        docs.push_back({{"_id", "ous-" + std::to_string(100 + i)},
+                        {"state", "ReadyForProcessing"},
+                        {"executive", i % 2 == 0 ? "EU" : "NA"}});
+    }
+    return docs;
+}
+
+// Counts the callback's runs per doc, as a test of "no move made twice" must.
+struct Runs {
+    std::mutex mutex;
+    std::map<std::string, int> per_doc;
+    void add(const nlohmann::json& doc)
+    {
+        const std::lock_guard lock(mutex);
+        ++per_doc[doc.value("_id", "")];
+    }
+};
+
+std::size_t count_in_state(edw::Database& db, const std::string& state)
+{
+    edw::ViewQuery all;
+    all.include_docs = true;
+    std::size_t count = 0;
+    for (const auto& row : db.all_docs(all).rows) {
+        count += row.doc && row.doc->value("state", "") == state ? 1 : 0;
+    }
+    return count;
+}
+
+bool wait_for_state(edw::Database& db, const std::string& state, std::size_t count)
+{
+    for (int i = 0; i < 400; ++i) {
+        if (count_in_state(db, state) >= count) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("a selector step and a predicate step move docs through a state machine, each move once")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-states");
+        db->bulk_save(ous_docs(0, 20)); // waiting before the workers start
+
+        Runs driver_runs;
+        Runs review_runs;
+        std::vector<std::unique_ptr<edw::StepRunner>> runners;
+        std::vector<std::jthread> threads;
+        // Two workers share the EU driver step through claims.
+        for (int worker = 1; worker <= 2; ++worker) {
+            const std::string name = "driver-EU-" + std::to_string(worker);
+            edw::Step drive;
+            drive.name = "process";
+            drive.selection = edw::StepSelection::matching(
+                {{"state", "ReadyForProcessing"}, {"executive", "EU"}});
+            drive.run = [&driver_runs](const nlohmann::json& doc) {
+                driver_runs.add(doc);
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                return nlohmann::json{{"to", "Processing"}, {"changes", {{"driver", "EU"}}}};
+            };
+            drive.record = edw::record_state_move(ous_machine, name);
+            auto options = options_for(name);
+            options.lease = std::chrono::seconds(5);
+            runners.push_back(std::make_unique<edw::StepRunner>(*db, drive, options));
+        }
+        edw::Step review;
+        review.name = "review";
+        review.selection = edw::StepSelection::where(
+            [](const nlohmann::json& doc) { return doc.value("state", "") == "Processing"; },
+            "docs in Processing");
+        review.run = [&review_runs](const nlohmann::json& doc) {
+            review_runs.add(doc);
+            return nlohmann::json{{"to", "ReadyForReview"}, {"note", "pipeline ran"}};
+        };
+        review.record = edw::record_state_move(ous_machine, "reviewer");
+        runners.push_back(std::make_unique<edw::StepRunner>(*db, review, options_for("reviewer")));
+        for (auto& runner : runners) {
+            threads.emplace_back(
+                [runner = runner.get()](std::stop_token stop) { runner->run(stop); });
+        }
+        db->bulk_save(ous_docs(20, 20)); // arriving while they run
+
+        CHECK(wait_for_state(*db, "ReadyForReview", 20));
+        for (auto& thread : threads) {
+            thread.request_stop();
+        }
+        threads.clear();
+
+        CHECK(count_in_state(*db, "ReadyForReview") == 20);
+        CHECK(count_in_state(*db, "ReadyForProcessing") == 20); // the NA docs, untouched
+        CHECK(driver_runs.per_doc.size() == 20);
+        CHECK(review_runs.per_doc.size() == 20);
+        for (const auto& [id, runs] : driver_runs.per_doc) {
+            CHECK_MESSAGE(runs == 1, id);
+        }
+        for (const auto& [id, runs] : review_runs.per_doc) {
+            CHECK_MESSAGE(runs == 1, id);
+        }
+        for (int i = 0; i < 40; ++i) {
+            const auto doc = db->get("ous-" + std::to_string(100 + i));
+            REQUIRE(doc.has_value());
+            if (i % 2 == 1) {
+                CHECK_FALSE(doc->contains("state_history"));
+                continue;
+            }
+            CHECK((*doc)["driver"] == "EU");
+            CHECK_FALSE(doc->contains(edw::claim_field));
+            CHECK(ous_machine.times_moved(*doc, "ReadyForProcessing", "Processing") == 1);
+            CHECK(ous_machine.times_moved(*doc, "Processing", "ReadyForReview") == 1);
+            REQUIRE((*doc)["state_history"].size() == 2);
+            CHECK((*doc)["state_history"][1]["note"] == "pipeline ran");
+            CHECK((*doc)["state_history"][1]["by"] == "reviewer");
+        }
+    }
+}
+
+TEST_CASE("a move the workflow refuses, or a result that leaves the doc at its step, is a failure")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-states-refused");
+        db->bulk_save({{{"_id", "jump"}, {"state", "ReadyForProcessing"}},
+                       {{"_id", "stay"}, {"state", "Processing"}}});
+
+        edw::Step jump;
+        jump.name = "jump";
+        jump.selection = edw::StepSelection::matching({{"state", "ReadyForProcessing"}});
+        jump.run = [](const nlohmann::json&) { return nlohmann::json{{"to", "ReadyForReview"}}; };
+        jump.record = edw::record_state_move(ous_machine, "jumper");
+        edw::Step stay;
+        stay.name = "stay";
+        stay.selection = edw::StepSelection::matching({{"state", "Processing"}});
+        stay.run = [](const nlohmann::json&) { return nlohmann::json{{"touched", true}}; };
+        stay.record = [](nlohmann::json doc, const nlohmann::json& result, std::string_view) {
+            doc.update(result);
+            return doc;
+        };
+        std::vector<std::unique_ptr<edw::StepRunner>> runners;
+        for (auto* step : {&jump, &stay}) {
+            auto options = options_for(step->name);
+            options.retry.max_attempts = 1;
+            runners.push_back(std::make_unique<edw::StepRunner>(*db, *step, options));
+        }
+        std::vector<std::jthread> threads;
+        for (auto& runner : runners) {
+            threads.emplace_back(
+                [runner = runner.get()](std::stop_token stop) { runner->run(stop); });
+        }
+        bool parked = false;
+        for (int i = 0; i < 200 && !parked; ++i) {
+            const auto a = db->get("jump");
+            const auto b = db->get("stay");
+            parked = a && b && edw::is_parked(*a) && edw::is_parked(*b);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        threads.clear();
+        REQUIRE(parked);
+        const auto jumped = *db->get("jump");
+        CHECK(jumped["state"] == "ReadyForProcessing");
+        CHECK(jumped["status"] == "failed:jump");
+        CHECK(jumped[edw::failures_field][0]["message"].get<std::string>().find(
+                  "ReadyForProcessing -> ReadyForReview is not allowed by the workflow") !=
+              std::string::npos);
+        const auto stayed = *db->get("stay");
+        CHECK_FALSE(stayed.contains("touched"));
+        CHECK(stayed[edw::failures_field][0]["message"].get<std::string>().find(
+                  "leaves it at the step") != std::string::npos);
+        CHECK(runners[0]->counts().recorded == 0);
+        CHECK(runners[1]->counts().recorded == 0);
+    }
+}
+
+TEST_SUITE_END();
