@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <map>
@@ -83,6 +84,11 @@ public:
             m_options.worker = this_worker(m_options.listener);
         }
         m_retries.emplace([this](const std::string& id) { retry_now(id); });
+        if (m_step.dependencies && m_selection.position()) {
+            throw ConfigError("step " + m_step.name +
+                              ": dependencies need a step chosen by a selector or a predicate, "
+                              "whose runner sees every change");
+        }
         if (m_options.lease) {
             m_leases.emplace(m_database, m_options.worker, m_step.name, *m_options.lease);
         }
@@ -91,6 +97,11 @@ public:
     void run(std::stop_token outside_stop)
     {
         const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
+        // Periodic tasks run once before anything else: a definitions file is loaded before the
+        // first doc is judged by it.
+        for (const auto& task : m_step.periodic) {
+            run_task(task);
+        }
         const Seq since = choose_start();
         start_threads();
         try {
@@ -301,6 +312,7 @@ private:
     void on_change(Change&& change) override
     {
         ++m_counts.feed_rows;
+        recheck_dependents(change.id);
         advance_feed_catch_up(change.seq, 1);
         const auto ticket = m_tracker.start(change.seq);
         if (change.deleted) {
@@ -412,8 +424,101 @@ private:
             }
             return;
         }
+        if (m_step.dependencies && !dependencies_ready(doc)) {
+            {
+                const std::lock_guard lock(m_in_flight_mutex);
+                m_in_flight.erase(id);
+            }
+            if (ticket) {
+                m_tracker.finish(*ticket);
+            }
+            return;
+        }
         if (!m_work.push(Work{std::move(doc), ticket})) {
             release(id, ticket, false); // shutting down: leave it for the next start
+        }
+    }
+
+    // Dependencies ----------------------------------------------------------------------------
+
+    // True when the docs `doc` depends on let it run. Otherwise the doc is noted under each of
+    // them, and a change to any brings it back (recheck_dependents).
+    bool dependencies_ready(const nlohmann::json& doc)
+    {
+        const std::string id = doc_id(doc);
+        const auto ids = m_step.dependencies->ids(doc);
+        std::vector<std::optional<nlohmann::json>> found;
+        try {
+            for (const auto& dependency : ids) {
+                found.push_back(m_database.get(dependency));
+            }
+        } catch (const Error& error) {
+            log_warning("cannot read the docs " + id + " depends on: " + error.what() +
+                        "; looking again in 5 s");
+            m_retries->schedule(id, RetrySchedule::Clock::now() + std::chrono::seconds(5));
+            return false;
+        }
+        if (m_step.dependencies->ready(doc, found)) {
+            return true;
+        }
+        const std::lock_guard lock(m_dependents_mutex);
+        for (const auto& dependency : ids) {
+            m_dependents[dependency].insert(id);
+        }
+        return false;
+    }
+
+    void recheck_dependents(const std::string& changed)
+    {
+        std::set<std::string> waiting;
+        {
+            const std::lock_guard lock(m_dependents_mutex);
+            const auto found = m_dependents.find(changed);
+            if (found == m_dependents.end()) {
+                return;
+            }
+            waiting = std::move(found->second);
+            m_dependents.erase(found);
+        }
+        // Through the retry timer, which reads each doc again and dispatches it: a doc still
+        // not ready notes itself again.
+        for (const auto& id : waiting) {
+            m_retries->schedule(id, RetrySchedule::Clock::now());
+        }
+    }
+
+    // Periodic tasks ---------------------------------------------------------------------------
+
+    void run_task(const PeriodicTask& task)
+    {
+        try {
+            task.run();
+        } catch (const std::exception& error) {
+            log_warning("periodic task " + task.name + " failed: " + error.what());
+        }
+    }
+
+    void run_periodic(std::stop_token stop)
+    {
+        using namespace std::chrono;
+        std::vector<steady_clock::time_point> due;
+        for (const auto& task : m_step.periodic) {
+            due.push_back(steady_clock::now() + task.every);
+        }
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        while (!stop.stop_requested()) {
+            const auto next = *std::min_element(due.begin(), due.end());
+            {
+                std::unique_lock lock(mutex);
+                wake.wait_until(lock, stop, next, [] { return false; });
+            }
+            for (std::size_t i = 0; i < due.size() && !stop.stop_requested(); ++i) {
+                if (steady_clock::now() >= due[i]) {
+                    run_task(m_step.periodic[i]);
+                    due[i] = steady_clock::now() + m_step.periodic[i].every;
+                }
+            }
         }
     }
 
@@ -450,6 +555,9 @@ private:
 
     void start_threads()
     {
+        if (!m_step.periodic.empty()) {
+            m_periodic = std::jthread([this](std::stop_token stop) { run_periodic(stop); });
+        }
         for (int i = 0; i < std::max(1, m_options.jobs); ++i) {
             m_workers.emplace_back([this] { work(); });
         }
@@ -462,6 +570,10 @@ private:
     void finish_threads()
     {
         m_stop.request_stop();
+        if (m_periodic.joinable()) {
+            m_periodic.request_stop();
+            m_periodic.join();
+        }
         if (m_watchdog.joinable()) {
             m_watchdog.request_stop();
             m_watchdog.join();
@@ -939,7 +1051,11 @@ private:
     std::deque<std::string> m_replaced_order;
     std::mutex m_checkpoint_mutex;
     std::string m_checkpoint_rev;
-    bool m_resumed = false;            ///< Started from a saved checkpoint.
+    bool m_resumed = false; ///< Started from a saved checkpoint.
+    std::mutex m_dependents_mutex;
+    /// Docs waiting on another doc, by that doc's id.
+    std::map<std::string, std::set<std::string>> m_dependents;
+    std::jthread m_periodic;
     bool m_catch_up_from_feed = false; ///< The embedded store: the feed from 0 is the catch-up.
     std::optional<Progress> m_feed_catch_up; ///< Until the feed reaches m_feed_catch_up_end.
     std::uint64_t m_feed_catch_up_end = 0;

@@ -7,16 +7,39 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edw {
 
 /// Writes a step's result on the doc (as read, or as read again after a conflict) at `date`.
 using StepRecorder = std::function<nlohmann::json(nlohmann::json doc, const nlohmann::json& result,
                                                   std::string_view date)>;
+
+/// Other documents a step's doc waits on (SKA: a batch block waits for the blocks it depends on).
+/// The doc runs only when `ready` says so; until then the runner re-evaluates it whenever one of
+/// the docs `ids` names changes (or is deleted). Only for steps chosen by a selector or a
+/// predicate, whose runner sees every change in the feed.
+struct Dependencies {
+    std::function<std::vector<std::string>(const nlohmann::json& doc)> ids;
+    /// `dependencies[i]` is the doc named by `ids(doc)[i]`, or nothing when it does not exist.
+    std::function<bool(const nlohmann::json& doc,
+                       const std::vector<std::optional<nlohmann::json>>& dependencies)>
+        ready;
+};
+
+/// Work the runner does on a timer beside the step: reload a definitions file, re-queue old
+/// items. Runs once before the catch-up, then every `every`, on a thread of its own; an
+/// exception is logged and the task runs again at its next time.
+struct PeriodicTask {
+    std::string name;
+    std::chrono::milliseconds every{std::chrono::minutes(5)};
+    std::function<void()> run;
+};
 
 /// A processing step: takes the documents waiting at it, runs `run` on each, and records its
 /// result, which moves the document on: by default as a `process` entry named `name` (the
@@ -33,6 +56,10 @@ struct Step {
     /// How the result is written; unset appends `{name, ...result, date}` to `process`. What it
     /// writes must take the doc out of the step's selection, or the step would run again.
     StepRecorder record;
+    /// Docs this step's docs wait on; unset: none.
+    std::optional<Dependencies> dependencies;
+    /// Timed work beside the step.
+    std::vector<PeriodicTask> periodic;
 
     /// `selection`, or the docs after `follows`.
     [[nodiscard]] StepSelection selection_or_position() const

@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -216,6 +218,143 @@ TEST_CASE("a move the workflow refuses, or a result that leaves the doc at its s
         CHECK(runners[0]->counts().recorded == 0);
         CHECK(runners[1]->counts().recorded == 0);
     }
+}
+
+namespace {
+
+const auto block_machine = edw::StateMachine::parse(nlohmann::json::parse(R"({
+    "initial": ["WAITING"],
+    "states": {"WAITING": ["RUNNING"], "RUNNING": ["FINISHED"], "FINISHED": []}})"));
+
+nlohmann::json block(const std::string& id, std::vector<std::string> dependencies)
+{
+    return {{"_id", id}, {"state", "WAITING"}, {"dependencies", dependencies}};
+}
+
+} // namespace
+
+TEST_CASE("a step waits on the docs it depends on, and runs when the last of them is finished")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-dependencies");
+        // A chain pb-1 <- pb-2 <- ... <- pb-5, written last first, and one block waiting on a
+        // block that does not exist yet.
+        for (int i = 5; i >= 1; --i) {
+            std::vector<std::string> after;
+            if (i > 1) {
+                after.push_back("pb-" + std::to_string(i - 1));
+            }
+            REQUIRE(db->save(block("pb-" + std::to_string(i), after)).status ==
+                    edw::SaveStatus::ok);
+        }
+        REQUIRE(db->save(block("pb-late", {"pb-5", "pb-missing"})).status == edw::SaveStatus::ok);
+
+        Runs starts;
+        edw::Step start;
+        start.name = "start";
+        start.selection = edw::StepSelection::matching({{"state", "WAITING"}});
+        start.dependencies = edw::Dependencies{
+            .ids =
+                [](const nlohmann::json& doc) {
+                    return doc.value("dependencies", std::vector<std::string>());
+                },
+            .ready =
+                [](const nlohmann::json&,
+                   const std::vector<std::optional<nlohmann::json>>& dependencies) {
+                    return std::all_of(dependencies.begin(), dependencies.end(),
+                                       [](const std::optional<nlohmann::json>& dependency) {
+                                           return dependency &&
+                                                  dependency->value("state", "") == "FINISHED";
+                                       });
+                }};
+        start.run = [&starts](const nlohmann::json& doc) {
+            starts.add(doc);
+            return nlohmann::json{{"to", "RUNNING"}};
+        };
+        start.record = edw::record_state_move(block_machine, "controller");
+        edw::Step finish;
+        finish.name = "finish";
+        finish.selection = edw::StepSelection::matching({{"state", "RUNNING"}});
+        finish.run = [](const nlohmann::json&) { return nlohmann::json{{"to", "FINISHED"}}; };
+        finish.record = edw::record_state_move(block_machine, "workflow");
+
+        edw::StepRunner starter(*db, start, options_for("controller"));
+        edw::StepRunner finisher(*db, finish, options_for("workflow"));
+        std::jthread one([&](std::stop_token stop) { starter.run(stop); });
+        std::jthread two([&](std::stop_token stop) { finisher.run(stop); });
+        CHECK(wait_for_state(*db, "FINISHED", 5));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CHECK(db->get("pb-late")->value("state", "") == "WAITING"); // pb-missing is not there
+        REQUIRE(db->save({{"_id", "pb-missing"}, {"state", "FINISHED"}}).status ==
+                edw::SaveStatus::ok);
+        CHECK(wait_for_state(*db, "FINISHED", 7));
+        one.request_stop();
+        two.request_stop();
+        one.join();
+        two.join();
+
+        std::string previous_finished;
+        for (int i = 1; i <= 5; ++i) {
+            const auto doc = *db->get("pb-" + std::to_string(i));
+            CHECK(doc["state"] == "FINISHED");
+            REQUIRE(doc["state_history"].size() == 2);
+            // Each block started only after the block it depends on had finished.
+            CHECK(doc["state_history"][0]["date"].get<std::string>() >= previous_finished);
+            previous_finished = doc["state_history"][1]["date"].get<std::string>();
+        }
+        CHECK(db->get("pb-late")->value("state", "") == "FINISHED");
+        CHECK(starts.per_doc.size() == 6);
+        for (const auto& [id, runs] : starts.per_doc) {
+            CHECK_MESSAGE(runs == 1, id);
+        }
+    }
+}
+
+TEST_CASE("a periodic task runs before the catch-up, then on its timer, and survives throwing")
+{
+    auto db = backends[1].make("edw-it-periodic");
+    std::atomic<int> loads{0};
+    std::atomic<bool> loaded_before_first_doc{false};
+    edw::Step step;
+    step.name = "define";
+    step.selection = edw::StepSelection::matching({{"state", "WAITING"}});
+    step.periodic.push_back(
+        {.name = "reload definitions", .every = std::chrono::milliseconds(100), .run = [&loads] {
+             if (++loads == 2) {
+                 throw std::runtime_error("definitions file is half-written");
+             }
+         }});
+    step.run = [&](const nlohmann::json&) {
+        loaded_before_first_doc = loads > 0;
+        return nlohmann::json{{"to", "RUNNING"}};
+    };
+    step.record = edw::record_state_move(block_machine, "controller");
+    REQUIRE(db->save(block("pb-1", {})).status == edw::SaveStatus::ok);
+    edw::StepRunner runner(*db, step, options_for("controller"));
+    std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+    CHECK(wait_for_state(*db, "RUNNING", 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    thread.request_stop();
+    thread.join();
+    CHECK(loaded_before_first_doc);
+    CHECK(loads >= 4); // at start, then about every 100 ms, the throw at the second included
+}
+
+TEST_CASE("dependencies on a step found by its process position are refused")
+{
+    auto db = backends[1].make("edw-it-dependencies-refused");
+    edw::Step step;
+    step.name = "move_to_sps";
+    step.run = [](const nlohmann::json&) { return nlohmann::json::object(); };
+    step.dependencies = edw::Dependencies{
+        .ids = [](const nlohmann::json&) { return std::vector<std::string>(); },
+        .ready = [](const nlohmann::json&,
+                    const std::vector<std::optional<nlohmann::json>>&) { return true; }};
+    CHECK_THROWS_WITH_AS(edw::StepRunner(*db, step, options_for("x")),
+                         doctest::Contains("dependencies need a step chosen by a selector"),
+                         edw::ConfigError);
 }
 
 TEST_SUITE_END();
