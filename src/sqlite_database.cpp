@@ -121,6 +121,23 @@ std::string SqliteDatabase::describe() const
     return "file:" + m_path.string();
 }
 
+namespace {
+
+// True for an SQLite file without a single table: new, or being created by another process.
+bool has_no_tables(SqliteConnection& connection)
+{
+    try {
+        auto& count = connection.statement("SELECT count(*) FROM sqlite_master");
+        const bool empty = count.step() && count.integer(0) == 0;
+        count.reset();
+        return empty;
+    } catch (const std::exception&) {
+        return false; // not a database at all
+    }
+}
+
+} // namespace
+
 SqliteConnection& SqliteDatabase::open_existing()
 {
     if (m_connection) {
@@ -140,16 +157,24 @@ SqliteConnection& SqliteDatabase::open_existing()
                          (raw != nullptr ? sqlite3_errmsg(raw) : "out of memory"));
     }
     sqlite3_busy_handler(raw, wait_for_lock, nullptr);
-    // Checked before anything is written, so that a file that is not ours stays untouched.
+    // Checked before anything is written, so that a file that is not ours stays untouched. A
+    // file with no tables at all is a store another process is creating at this moment (several
+    // daemons started at once on a new machine): its tables appear when that commits.
     int format = 0;
-    try {
-        auto& check = connection->statement("SELECT value FROM meta WHERE key = 'format'");
-        if (check.step()) {
-            format = std::stoi(check.text(0));
+    for (int wait = 0; format == 0 && wait < 500; ++wait) {
+        try {
+            auto& check = connection->statement("SELECT value FROM meta WHERE key = 'format'");
+            if (check.step()) {
+                format = std::stoi(check.text(0));
+            }
+            check.reset();
+        } catch (const std::exception&) {
+            format = 0;
         }
-        check.reset();
-    } catch (const std::exception&) {
-        format = 0;
+        if (format != 0 || !has_no_tables(*connection)) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (format == 0) {
         throw StoreError(m_path.string() + " is not an edw store");
@@ -195,11 +220,18 @@ bool SqliteDatabase::create()
         throw StoreError("cannot create embedded store " + m_path.string() + ": " +
                          (raw != nullptr ? sqlite3_errmsg(raw) : "out of memory"));
     }
+    sqlite3_busy_handler(raw, wait_for_lock, nullptr);
     SqliteConnection setup;
     setup.db = std::move(db);
     setup.path = m_path.string();
     setup.execute("PRAGMA journal_mode = WAL");
     setup.execute("BEGIN IMMEDIATE");
+    // Another process may have created the store between our look and our lock.
+    if (!has_no_tables(setup)) {
+        setup.execute("ROLLBACK");
+        open_existing();
+        return false;
+    }
     setup.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     setup.execute("CREATE TABLE docs (id TEXT PRIMARY KEY, rev TEXT NOT NULL, deleted INTEGER "
                   "NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE)");

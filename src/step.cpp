@@ -19,4 +19,32 @@ StepRecorder record_state_move(StateMachine machine, std::string by)
     };
 }
 
+StepRecorder record_field_update(std::string step, std::string history, std::string by)
+{
+    return [step = std::move(step), history = std::move(history), by = std::move(by)](
+               nlohmann::json doc, const nlohmann::json& result, std::string_view date) {
+        const std::string id = doc.value("_id", "(no _id)");
+        if (!result.is_object()) {
+            throw TransitionRefused("doc " + id + ": the result of step " + step +
+                                    " must be an object of fields, not " + result.dump());
+        }
+        if (result.value("_deleted", false)) {
+            return nlohmann::json{{"_id", id}, {"_rev", doc.value("_rev", "")}, {"_deleted", true}};
+        }
+        for (const auto& [key, value] : result.items()) {
+            if (key == "_id" || key == "_rev" || key == history) {
+                throw TransitionRefused("doc " + id + ": the result of step " + step +
+                                        " may not set " + key);
+            }
+            doc[key] = value;
+        }
+        auto& entries = doc[history];
+        if (!entries.is_array()) {
+            entries = nlohmann::json::array();
+        }
+        entries.push_back({{"step", step}, {"changes", result}, {"date", date}, {"by", by}});
+        return doc;
+    };
+}
+
 } // namespace edw

@@ -76,4 +76,10 @@ struct Step {
 /// still selects it.)
 StepRecorder record_state_move(StateMachine machine, std::string by);
 
+/// A recorder for steps that update fields: the callback's result (an object) is set on the doc
+/// at the top level, and `{step, changes, date, by}` appended to the array `history`. A result
+/// of `{"_deleted": true}` deletes the doc (a tombstone, as CouchDB writes one). Throws
+/// TransitionRefused for a result that is not an object or that sets `_id`, `_rev` or `history`.
+StepRecorder record_field_update(std::string step, std::string history, std::string by);
+
 } // namespace edw

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -91,6 +92,31 @@ TEST_CASE("a file that is not an edw store is refused and left untouched")
     CHECK_THROWS_WITH_AS(store.info(), doctest::Contains("is not an edw store"), edw::StoreError);
     CHECK(file_bytes(path) == before);
     CHECK_FALSE(std::filesystem::exists(path.string() + "-wal"));
+}
+
+TEST_CASE("programs started at once on a new store all open it: none sees it half-created")
+{
+    for (int round = 0; round < 5; ++round) {
+        const auto path = fresh_path("created-at-once-" + std::to_string(round) + ".db");
+        std::atomic<int> failures{0};
+        std::vector<std::jthread> programs;
+        for (int i = 0; i < 4; ++i) {
+            programs.emplace_back([&, i] {
+                try {
+                    edw::SqliteDatabase store(path);
+                    store.create();
+                    store.save({{"_id", "from-" + std::to_string(i)}});
+                } catch (const std::exception& error) {
+                    MESSAGE(std::string(error.what()));
+                    ++failures;
+                }
+            });
+        }
+        programs.clear();
+        CHECK(failures == 0);
+        edw::SqliteDatabase store(path);
+        CHECK(store.info()["doc_count"] == 4);
+    }
 }
 
 TEST_CASE("a store written by a newer edw is refused with both format versions named")

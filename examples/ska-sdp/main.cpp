@@ -1,0 +1,110 @@
+// ska_sdp: the SKA SDP processing controller, a simulated workflow, and a scenario that drives
+// both, on edw. `ska_sdp --help` lists the commands; examples/ska-sdp/README.md tells the story.
+#include "sdp.hpp"
+
+#include <edw/error.hpp>
+#include <edw/exit_status.hpp>
+#include <edw/log.hpp>
+#include <edw/open_database.hpp>
+#include <edw/settings.hpp>
+#include <edw/step_runner.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+struct Options {
+    std::string config;
+    std::string definitions = "workflows.json";
+    double reload_seconds = 300;
+    int run_time_ms = 200;
+    double timeout_seconds = 60;
+};
+
+// Runs `steps` (each a StepRunner on its own thread) until SIGINT or SIGTERM.
+int run_steps(edw::Database& database, std::vector<edw::Step> steps)
+{
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::vector<std::unique_ptr<edw::StepRunner>> runners;
+    for (auto& step : steps) {
+        edw::RunnerOptions options;
+        options.listener = "sdp-" + step.name;
+        options.jobs = 2;
+        options.retry.first_delay = std::chrono::seconds(1);
+        runners.push_back(std::make_unique<edw::StepRunner>(database, std::move(step), options));
+    }
+    std::stop_source stop;
+    std::vector<std::jthread> threads;
+    for (auto& runner : runners) {
+        threads.emplace_back([&runner, token = stop.get_token()] { runner->run(token); });
+    }
+    int received = 0;
+    sigwait(&signals, &received);
+    edw::log_info(std::string("stopping on ") + (received == SIGINT ? "SIGINT" : "SIGTERM"));
+    stop.request_stop();
+    threads.clear();
+    return 0;
+}
+
+} // namespace
+
+int scenario(edw::Database& database, double timeout_seconds);
+
+int main(int argc, char** argv)
+{
+    Options options;
+    CLI::App app("ska_sdp: the SKA SDP processing controller example on edw", "ska_sdp");
+    app.require_subcommand(1);
+    app.add_option("--config", options.config, "edw settings file (default ./edw.ini)");
+    auto* controller = app.add_subcommand("controller", "Run the processing controller");
+    controller->add_option("--definitions", options.definitions, "Workflow definitions file")
+        ->capture_default_str();
+    controller
+        ->add_option("--reload", options.reload_seconds,
+                     "Seconds between reloads of the definitions")
+        ->capture_default_str();
+    auto* workflow = app.add_subcommand("workflow", "Run the simulated workflow");
+    workflow->add_option("--run-time", options.run_time_ms, "Milliseconds a PB runs")
+        ->capture_default_str();
+    auto* play = app.add_subcommand(
+        "scenario", "Write PBs (real-time, a chain of 5 batch, one of an unknown workflow), wait "
+                    "for their end, delete one, and check every state and move");
+    play->add_option("--timeout", options.timeout_seconds, "Seconds to wait for the end")
+        ->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? edw::exit_ok : edw::exit_usage;
+    }
+    try {
+        const auto settings = edw::load_settings(options.config, edw::process_environment());
+        const auto database = edw::open_database(settings);
+        database->create();
+        if (*controller) {
+            auto definitions = std::make_shared<sdp::WorkflowDefinitions>(options.definitions);
+            return run_steps(
+                *database, {sdp::deploy_step(*database, definitions,
+                                             std::chrono::milliseconds(
+                                                 static_cast<long>(options.reload_seconds * 1000))),
+                            sdp::resources_step(), sdp::cleanup_step()});
+        }
+        if (*workflow) {
+            return run_steps(*database, {sdp::workflow_wait_step(), sdp::workflow_run_step(),
+                                         sdp::workflow_finish_step(
+                                             std::chrono::milliseconds(options.run_time_ms))});
+        }
+        return scenario(*database, options.timeout_seconds);
+    } catch (const edw::Error& error) {
+        return edw::report_failure("ska_sdp", error);
+    }
+}
