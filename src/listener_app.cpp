@@ -8,11 +8,11 @@
 #include <edw/open_database.hpp>
 #include <edw/settings.hpp>
 #include <edw/step_runner.hpp>
+#include <edw/stop_signals.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,30 +171,6 @@ StartFrom parse_start(const std::string& since, Seq& seq)
     return StartFrom::seq;
 }
 
-// Waits for SIGINT/SIGTERM (stop) and SIGHUP (reopen the log) on its own thread. The signals are
-// blocked in every thread, so none of them is interrupted in the middle of a write.
-std::jthread watch_signals(std::stop_source stop)
-{
-    return std::jthread([stop](std::stop_token own) mutable {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        const timespec tick{0, 200'000'000};
-        while (!own.stop_requested()) {
-            const int signal = ::sigtimedwait(&set, nullptr, &tick);
-            if (signal == SIGHUP) {
-                reopen_log();
-            } else if (signal == SIGINT || signal == SIGTERM) {
-                log_info(std::string("got ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                         ": finishing the work in hand");
-                stop.request_stop();
-            }
-        }
-    });
-}
-
 } // namespace
 
 int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
@@ -322,14 +298,8 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             write_pidfile(pidfile);
         }
 
-        sigset_t blocked;
-        sigemptyset(&blocked);
-        sigaddset(&blocked, SIGINT);
-        sigaddset(&blocked, SIGTERM);
-        sigaddset(&blocked, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
         std::stop_source stop;
-        std::jthread signals = watch_signals(stop);
+        const StopSignals signals(stop);
 
         const auto database = open_database(settings);
         const Step step = spec.make_step();

@@ -159,23 +159,22 @@ private:
         if (saved) {
             m_checkpoint_rev = saved->value("_rev", "");
         }
-        if (!m_selection.position()) {
-            // No view lists the docs a selector or predicate chooses: the whole feed, from its
-            // start, shows each doc's latest revision once, which is the catch-up.
+        // The whole feed, from its start, shows each doc's latest revision once, which is the
+        // catch-up, and then goes on as the live feed; the saved checkpoint is not needed as a
+        // start. It is the only way when no view lists the docs a selector or predicate
+        // chooses. On the embedded store it also costs a SQLite read per row and no network,
+        // far less than mapping every doc into the view.
+        if (!m_selection.position() || m_database.is_local()) {
             m_catch_up_from_feed = true;
-            log_info("catch-up: reading the whole feed from its start (the step takes " +
-                     m_selection.description() + ")");
-            start_feed_catch_up_progress();
-            return Seq();
-        }
-        if (m_database.is_local()) {
-            // The embedded store's feed costs a SQLite read per row and no network, far less
-            // than mapping every doc into the view: the whole feed, from its start, shows each
-            // doc's latest revision once, which is the catch-up, and then goes on as the live
-            // feed. The saved checkpoint is not needed as a start.
-            m_catch_up_from_feed = true;
-            log_info("catch-up: reading the embedded store's whole feed from its start");
-            start_feed_catch_up_progress();
+            log_info("catch-up: reading the whole feed from its start (" +
+                     (m_selection.position() ? std::string("the embedded store")
+                                             : "the step takes " + m_selection.description()) +
+                     ")");
+            const auto updates = approximate_update_count(update_seq_of(m_database));
+            if (updates && *updates > 0) {
+                m_feed_catch_up_end = *updates;
+                m_feed_catch_up.emplace("catch-up " + m_step.name, *updates, "changes");
+            }
             return Seq();
         }
         // Taken before the catch-up, so that a change made during it is seen by the feed.
@@ -247,15 +246,6 @@ private:
         return 0;
     }
 
-    void start_feed_catch_up_progress()
-    {
-        const auto updates = approximate_update_count(update_seq_of(m_database));
-        if (updates && *updates > 0) {
-            m_feed_catch_up_end = *updates;
-            m_feed_catch_up.emplace("catch-up " + m_step.name, *updates, "changes");
-        }
-    }
-
     // A catch-up from the feed: progress over the feed's rows until its end at start-up.
     void advance_feed_catch_up(const Seq& seq, std::uint64_t rows)
     {
@@ -312,7 +302,9 @@ private:
     void on_change(Change&& change) override
     {
         ++m_counts.feed_rows;
-        recheck_dependents(change.id);
+        if (m_step.dependencies) {
+            recheck_dependents(change.id);
+        }
         advance_feed_catch_up(change.seq, 1);
         const auto ticket = m_tracker.start(change.seq);
         if (change.deleted) {
@@ -382,10 +374,7 @@ private:
     void dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
     {
         const std::string id = doc_id(doc);
-        // A parked doc is out of every step until `edw retry` puts it back (for EDELWEISS docs
-        // its status already keeps it out of the view; a selector may not look at status).
-        const bool waiting =
-            m_selection.selects(doc) && !is_parked(doc) && m_options.shard.owns(id);
+        const bool waiting = m_selection.selects(doc) && m_options.shard.owns(id);
         bool busy = false;
         if (waiting) {
             const std::lock_guard lock(m_in_flight_mutex);
@@ -414,28 +403,28 @@ private:
             at = claim_of(doc, m_step.name)->until;
         }
         if (at) {
-            {
-                const std::lock_guard lock(m_in_flight_mutex);
-                m_in_flight.erase(id);
-            }
             m_retries->schedule(id, parse_iso8601(*at).value_or(RetrySchedule::Clock::now()));
-            if (ticket) {
-                m_tracker.finish(*ticket);
-            }
+            set_aside(id, ticket);
             return;
         }
         if (m_step.dependencies && !dependencies_ready(doc)) {
-            {
-                const std::lock_guard lock(m_in_flight_mutex);
-                m_in_flight.erase(id);
-            }
-            if (ticket) {
-                m_tracker.finish(*ticket);
-            }
+            set_aside(id, ticket); // a change to what it waits on brings it back
             return;
         }
         if (!m_work.push(Work{std::move(doc), ticket})) {
             release(id, ticket, false); // shutting down: leave it for the next start
+        }
+    }
+
+    // A waiting doc that is not to run now: the feed may pass it, something else brings it back.
+    void set_aside(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket)
+    {
+        {
+            const std::lock_guard lock(m_in_flight_mutex);
+            m_in_flight.erase(id);
+        }
+        if (ticket) {
+            m_tracker.finish(*ticket);
         }
     }
 

@@ -1,6 +1,8 @@
 // StepSelection: the three ways a step finds its docs, behind one question.
 #include "edw/step_selection.hpp"
 
+#include <edw/failure_log.hpp>
+
 namespace edw {
 
 StepSelection StepSelection::at(StepPosition position)
@@ -36,7 +38,12 @@ bool StepSelection::selects(const nlohmann::json& doc) const
         return false;
     }
     if (m_position) {
-        return is_waiting_at(doc, *m_position);
+        return is_waiting_at(doc, *m_position); // a parked doc's status keeps it out already
+    }
+    // A parked doc is out of every step until `edw retry` puts it back, whatever the selector
+    // or predicate looks at.
+    if (is_parked(doc)) {
+        return false;
     }
     if (m_selector) {
         return m_selector->matches(doc);

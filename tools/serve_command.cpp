@@ -4,12 +4,11 @@
 
 #include <edw/error.hpp>
 #include <edw/log.hpp>
+#include <edw/stop_signals.hpp>
 
-#include <pthread.h>
 #include <sys/resource.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -53,12 +52,9 @@ int serve(const GlobalOptions& global, ServeCommandOptions options)
     if (options.nice > 0 && setpriority(PRIO_PROCESS, 0, options.nice) != 0) {
         log_warning(std::string("edw serve: cannot lower its priority: ") + std::strerror(errno));
     }
-    // The signals go to one waiting thread, which stops the server: no handler runs inside it.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Before any thread starts, so that every thread inherits the blocked signals.
+    std::stop_source stop;
+    const StopSignals signals(stop);
 
     StatusServer server(settings, options.server);
     server.bind();
@@ -68,16 +64,8 @@ int serve(const GlobalOptions& global, ServeCommandOptions options)
     log_info("edw serve: the status of " + settings.server.str() + " " + settings.database +
              " at http://" + host + ":" + std::to_string(server.port()) + "/" +
              (options.server.token.empty() ? "" : " (access token required)"));
-    std::jthread stopper([&server, signals] {
-        int received = 0;
-        sigwait(&signals, &received);
-        log_info(std::string("edw serve: stopping on ") +
-                 (received == SIGINT ? "SIGINT" : "SIGTERM"));
-        server.stop();
-    });
+    const std::stop_callback on_stop(stop.get_token(), [&server] { server.stop(); });
     server.run();
-    // run() also ends when the server fails; the waiting thread then needs a signal to end.
-    pthread_kill(stopper.native_handle(), SIGTERM);
     return 0;
 }
 

@@ -120,12 +120,16 @@ void StatusServer::bind()
 
 void StatusServer::run()
 {
+    if (m_stopping) {
+        return; // stopped before it started: httplib's stop() does nothing then
+    }
     m_feed_thread = std::jthread([this](std::stop_token stop) { follow_feed(stop); });
     m_server->listen_after_bind();
 }
 
 void StatusServer::stop()
 {
+    m_stopping = true;
     if (m_server) {
         m_server->stop();
     }

@@ -71,6 +71,7 @@ private:
     std::unique_ptr<Database> m_feed_database;
     std::unique_ptr<httplib::Server> m_server;
     int m_port = 0;
+    std::atomic<bool> m_stopping{false};
 
     std::atomic<std::uint64_t> m_version{1}; ///< Bumped by every change the feed shows.
     std::mutex m_feed_mutex;

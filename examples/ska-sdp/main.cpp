@@ -8,12 +8,10 @@
 #include <edw/open_database.hpp>
 #include <edw/settings.hpp>
 #include <edw/step_runner.hpp>
+#include <edw/stop_signals.hpp>
 
 #include <CLI/CLI.hpp>
 
-#include <pthread.h>
-
-#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -30,11 +28,8 @@ struct Options {
 // Runs `steps` (each a StepRunner on its own thread) until SIGINT or SIGTERM.
 int run_steps(edw::Database& database, std::vector<edw::Step> steps)
 {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::stop_source stop;
+    const edw::StopSignals signals(stop);
     std::vector<std::unique_ptr<edw::StepRunner>> runners;
     for (auto& step : steps) {
         edw::RunnerOptions options;
@@ -43,17 +38,11 @@ int run_steps(edw::Database& database, std::vector<edw::Step> steps)
         options.retry.first_delay = std::chrono::seconds(1);
         runners.push_back(std::make_unique<edw::StepRunner>(database, std::move(step), options));
     }
-    std::stop_source stop;
     std::vector<std::jthread> threads;
     for (auto& runner : runners) {
         threads.emplace_back([&runner, token = stop.get_token()] { runner->run(token); });
     }
-    int received = 0;
-    sigwait(&signals, &received);
-    edw::log_info(std::string("stopping on ") + (received == SIGINT ? "SIGINT" : "SIGTERM"));
-    stop.request_stop();
-    threads.clear();
-    return 0;
+    return 0; // the threads end, and are joined here, once a signal has asked them to stop
 }
 
 } // namespace

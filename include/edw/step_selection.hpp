@@ -28,7 +28,7 @@ public:
     static StepSelection where(std::function<bool(const nlohmann::json& doc)> predicate,
                                std::string description);
 
-    /// Whether `doc` (a live doc, not a tombstone) waits at the step.
+    /// Whether `doc` waits at the step: never a tombstone, a design doc or a parked doc.
     [[nodiscard]] bool selects(const nlohmann::json& doc) const;
     /// A first look at a doc's JSON text: false only when the doc surely is not selected.
     [[nodiscard]] bool may_select(std::string_view doc_json) const;
