@@ -5,11 +5,13 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace edw {
 
@@ -140,6 +142,25 @@ struct SqliteConnection {
         }
         slot->reset();
         return *slot;
+    }
+
+    /// Puts the file in WAL mode. The switch needs the file to itself for a moment, and SQLite
+    /// answers SQLITE_BUSY at once, without the busy handler, while another connection holds it
+    /// (several programs creating or opening one new store at once): so wait and try again.
+    void use_wal()
+    {
+        for (int attempt = 0;; ++attempt) {
+            const int result =
+                sqlite3_exec(db.get(), "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+            if (result == SQLITE_OK) {
+                return;
+            }
+            if ((result != SQLITE_BUSY && result != SQLITE_LOCKED) || attempt >= 1000) {
+                execute("PRAGMA journal_mode = WAL"); // throws with SQLite's reason
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
     }
 
     void execute(const std::string& sql)

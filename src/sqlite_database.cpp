@@ -9,7 +9,9 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <fstream>
 #include <random>
+#include <string_view>
 #include <thread>
 
 namespace edw {
@@ -123,7 +125,20 @@ std::string SqliteDatabase::describe() const
 
 namespace {
 
-// True for an SQLite file without a single table: new, or being created by another process.
+// False only for a file that is surely not an SQLite database: its first bytes, once there, are
+// not SQLite's header. A new store's file is empty or short while its creator writes it.
+bool may_be_sqlite(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    char header[16] = {};
+    in.read(header, sizeof header);
+    return in.gcount() < static_cast<std::streamsize>(sizeof header) ||
+           std::string_view(header, sizeof header) == std::string_view("SQLite format 3\0", 16);
+}
+
+// True for an SQLite file without a single table: new, or being created by another process. An
+// error reading it (busy, or a header not written yet) counts as the same, unless the file is
+// surely not SQLite.
 bool has_no_tables(SqliteConnection& connection)
 {
     try {
@@ -132,7 +147,7 @@ bool has_no_tables(SqliteConnection& connection)
         count.reset();
         return empty;
     } catch (const std::exception&) {
-        return false; // not a database at all
+        return may_be_sqlite(connection.path);
     }
 }
 
@@ -184,7 +199,7 @@ SqliteConnection& SqliteDatabase::open_existing()
                          std::to_string(format) + ", this one reads up to " +
                          std::to_string(format_version) + ")");
     }
-    connection->execute("PRAGMA journal_mode = WAL");
+    connection->use_wal();
     if (format < format_version) {
         WriteTransaction upgrade(*connection);
         create_view_tables(*connection);
@@ -224,7 +239,7 @@ bool SqliteDatabase::create()
     SqliteConnection setup;
     setup.db = std::move(db);
     setup.path = m_path.string();
-    setup.execute("PRAGMA journal_mode = WAL");
+    setup.use_wal();
     setup.execute("BEGIN IMMEDIATE");
     // Another process may have created the store between our look and our lock.
     if (!has_no_tables(setup)) {
