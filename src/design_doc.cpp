@@ -4,6 +4,7 @@
 #include <edw/error.hpp>
 #include <edw/javascript_check.hpp>
 #include <edw/pipeline_status.hpp>
+#include <edw/state_counts.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +42,8 @@ constexpr std::string_view whitespace = " \t\r\n\f\v";
 
 constexpr std::string_view expected_layout =
     "views/<view>/map.js, views/<view>/reduce.js, filters/<name>.js, updates/<name>.js, "
-    "shows/<name>.js, lists/<name>.js, validate_doc_update.js, pipeline.json, language or _id";
+    "shows/<name>.js, lists/<name>.js, validate_doc_update.js, pipeline.json, states.json, "
+    "language or _id";
 
 struct FileCloser {
     void operator()(std::FILE* file) const noexcept { std::fclose(file); }
@@ -233,14 +235,16 @@ void check_functions(const nlohmann::json& doc, const fs::path& path)
     }
 }
 
-// pipeline.json: the pipeline's steps in order, for edw status; checked as parse_pipeline reads it.
-nlohmann::json read_pipeline_declaration(const fs::path& file)
+// pipeline.json (the pipeline's steps in order) or states.json (the state groups' display
+// order), for edw status; checked as `check` (parse_pipeline, parse_states_declaration) reads it.
+template <typename Check>
+nlohmann::json read_status_declaration(const fs::path& file, Check&& check)
 {
     const std::string text = read_text(file);
     nlohmann::json declaration;
     try {
         declaration = nlohmann::json::parse(text);
-        parse_pipeline(declaration);
+        check(declaration);
     } catch (const nlohmann::json::parse_error& error) {
         const std::string_view what = error.what();
         throw ConfigError(file.generic_string() +
@@ -305,7 +309,11 @@ nlohmann::json build_design_doc(const fs::path& folder)
         if (parts.size() == 1 && parts[0] == "validate_doc_update.js") {
             add(file, nlohmann::json::json_pointer("/validate_doc_update"), false);
         } else if (parts.size() == 1 && parts[0] == "pipeline.json") {
-            doc[pipeline_field] = read_pipeline_declaration(folder / file);
+            doc[pipeline_field] = read_status_declaration(
+                folder / file, [](const nlohmann::json& json) { parse_pipeline(json); });
+        } else if (parts.size() == 1 && parts[0] == "states.json") {
+            doc[states_field] = read_status_declaration(
+                folder / file, [](const nlohmann::json& json) { parse_states_declaration(json); });
         } else if (parts.size() == 2 && is_js &&
                    std::find(function_fields.begin(), function_fields.end(), parts[0]) !=
                        function_fields.end()) {

@@ -10,6 +10,9 @@ namespace {
 
 constexpr std::size_t kept_entries = 20;
 constexpr std::string_view parked_prefix = "failed:";
+// Where parking keeps a doc's own status when it had one other than "good" (a state document
+// whose workflow uses `status`), so that putting it back restores it: null when it had none.
+constexpr const char* status_before_parking = "edw_status_before_parking";
 
 // Entries of `step` that count: not yet settled by a retry.
 template <typename Each>
@@ -84,6 +87,12 @@ nlohmann::json record_failure(nlohmann::json doc, const Failure& failure,
     }
     if (attempt >= policy.max_attempts) {
         entry["parked"] = true;
+        const auto status = doc.find("status");
+        if (status == doc.end()) {
+            doc[status_before_parking] = nullptr;
+        } else if (*status != "good") {
+            doc[status_before_parking] = *status;
+        }
         doc["status"] = parked_status(failure.step);
     } else {
         entry["retry_at"] = iso8601(now + policy.delay_after(attempt));
@@ -120,7 +129,17 @@ std::optional<nlohmann::json> put_back(nlohmann::json doc, std::string_view now,
         return std::nullopt;
     }
     const std::string parked_step = doc["status"].get<std::string>().substr(parked_prefix.size());
-    doc["status"] = "good";
+    const auto before = doc.find(status_before_parking);
+    if (before == doc.end()) {
+        doc["status"] = "good";
+    } else {
+        if (before->is_null()) {
+            doc.erase("status");
+        } else {
+            doc["status"] = *before;
+        }
+        doc.erase(status_before_parking);
+    }
     if (doc.contains(failures_field) && doc[failures_field].is_array()) {
         for (auto& entry : doc[failures_field]) {
             if (entry.is_object() && entry.value("step", "") == parked_step &&

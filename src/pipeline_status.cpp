@@ -2,6 +2,7 @@
 #include "edw/pipeline_status.hpp"
 
 #include <edw/error.hpp>
+#include <edw/state_counts.hpp>
 #include <edw/utc_time.hpp>
 
 #include <algorithm>
@@ -40,7 +41,8 @@ nlohmann::json pipeline_design_doc(Database& database, const std::string& design
         ": push the pipeline's design doc (edw design push design-docs/" + design + ")";
     auto doc = database.get("_design/" + design);
     if (!doc) {
-        throw ConfigError("no design doc _design/" + design + " in " + database.describe() + push);
+        throw ConfigError("no design doc _design/" + design + " (nor _design/" + states_design +
+                          ") in " + database.describe() + push);
     }
     if (!doc->contains("views") || !(*doc)["views"].contains(steps_view)) {
         throw ConfigError("_design/" + design + " in " + database.describe() + " has no view '" +
@@ -167,10 +169,18 @@ std::uint64_t StepStatus::done_in_last(int minutes) const
 PipelineStatus read_pipeline_status(Database& database, const std::string& design,
                                     std::chrono::system_clock::time_point now)
 {
-    const auto design_doc = pipeline_design_doc(database, design);
     PipelineStatus status;
     status.database = database.describe();
     status.time = iso8601(now);
+    // A workflow of states alone (no process array) has only _design/states.
+    auto states = read_state_counts(database);
+    if (states) {
+        status.states = std::move(*states);
+        if (!database.get("_design/" + design)) {
+            return status;
+        }
+    }
+    const auto design_doc = pipeline_design_doc(database, design);
 
     const auto done_edges = grouped(database, design, "done", 3);
     const auto positions = grouped(database, design, "waiting", 2);
@@ -331,7 +341,8 @@ nlohmann::json to_json(const PipelineStatus& status)
             {"time", status.time},
             {"steps", steps},
             {"positions", status.positions},
-            {"finished", status.finished}};
+            {"finished", status.finished},
+            {"states", to_json(status.states)}};
 }
 
 DocPage list_docs(Database& database, const std::string& design, const PipelineStep& step,

@@ -100,7 +100,7 @@ public:
         // Periodic tasks run once before anything else: a definitions file is loaded before the
         // first doc is judged by it.
         for (const auto& task : m_step.periodic) {
-            run_task(task);
+            run_periodic_task(task);
         }
         const Seq since = choose_start();
         start_threads();
@@ -476,41 +476,6 @@ private:
         }
     }
 
-    // Periodic tasks ---------------------------------------------------------------------------
-
-    void run_task(const PeriodicTask& task)
-    {
-        try {
-            task.run();
-        } catch (const std::exception& error) {
-            log_warning("periodic task " + task.name + " failed: " + error.what());
-        }
-    }
-
-    void run_periodic(std::stop_token stop)
-    {
-        using namespace std::chrono;
-        std::vector<steady_clock::time_point> due;
-        for (const auto& task : m_step.periodic) {
-            due.push_back(steady_clock::now() + task.every);
-        }
-        std::mutex mutex;
-        std::condition_variable_any wake;
-        while (!stop.stop_requested()) {
-            const auto next = *std::min_element(due.begin(), due.end());
-            {
-                std::unique_lock lock(mutex);
-                wake.wait_until(lock, stop, next, [] { return false; });
-            }
-            for (std::size_t i = 0; i < due.size() && !stop.stop_requested(); ++i) {
-                if (steady_clock::now() >= due[i]) {
-                    run_task(m_step.periodic[i]);
-                    due[i] = steady_clock::now() + m_step.periodic[i].every;
-                }
-            }
-        }
-    }
-
     // Revisions this runner replaced with its own write, so that a late feed row showing the
     // old revision is not run again. Bounded: the oldest are forgotten first.
     void remember_replaced(const std::string& id, std::string rev)
@@ -545,7 +510,8 @@ private:
     void start_threads()
     {
         if (!m_step.periodic.empty()) {
-            m_periodic = std::jthread([this](std::stop_token stop) { run_periodic(stop); });
+            m_periodic = std::jthread(
+                [this](std::stop_token stop) { run_periodic_tasks(m_step.periodic, stop); });
         }
         for (int i = 0; i < std::max(1, m_options.jobs); ++i) {
             m_workers.emplace_back([this] { work(); });

@@ -57,10 +57,28 @@ std::string after_text(const nlohmann::json& after)
     return after.is_string() ? after.get<std::string>() : after == 0 ? "(new docs)" : "?";
 }
 
-std::string status_table(const PipelineStatus& status)
+// One line per state group: "ous (50)   ReadyForProcessing 3   Processing 2 ...".
+void write_states(std::ostream& out, const std::vector<StateGroup>& groups)
 {
-    std::ostringstream out;
-    out << status.database << "   " << status.time << "\n\n";
+    std::size_t width = 5;
+    for (const auto& group : groups) {
+        width = std::max(width, group.group.size() + 2);
+    }
+    out << std::left << std::setw(static_cast<int>(width)) << "group" << std::right << std::setw(7)
+        << "docs"
+        << "   states\n";
+    for (const auto& group : groups) {
+        out << std::left << std::setw(static_cast<int>(width)) << group.group << std::right
+            << std::setw(7) << group.total() << "  ";
+        for (const auto& count : group.states) {
+            out << " " << count.state << " " << count.docs << " ";
+        }
+        out << "\n";
+    }
+}
+
+void write_steps(std::ostream& out, const PipelineStatus& status)
+{
     const auto cell = [&out](const auto& value, int width) {
         out << std::right << std::setw(width) << value;
     };
@@ -105,6 +123,20 @@ std::string status_table(const PipelineStatus& status)
     out << "\n"
         << status.finished << (status.finished == 1 ? " doc has" : " docs have")
         << " passed every step.\n";
+}
+
+std::string status_table(const PipelineStatus& status)
+{
+    std::ostringstream out;
+    out << status.database << "   " << status.time << "\n\n";
+    // A workflow of states alone has no steps to show.
+    if (!status.steps.empty() || status.states.empty()) {
+        write_steps(out, status);
+    }
+    if (!status.states.empty()) {
+        out << (status.steps.empty() ? "" : "\n");
+        write_states(out, status.states);
+    }
     return out.str();
 }
 

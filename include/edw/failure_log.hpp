@@ -44,7 +44,8 @@ int failed_attempts(const nlohmann::json& doc, std::string_view step);
 std::optional<std::string> retry_at(const nlohmann::json& doc, std::string_view step);
 
 /// `doc` with `failure` recorded at `now` (ISO 8601). When attempts are left, the entry says
-/// when to retry; after the last one the doc is parked (status "failed:<step>"). At most the 20
+/// when to retry; after the last one the doc is parked (status "failed:<step>"; a status other
+/// than "good", or none, is kept beside it for put_back to restore). At most the 20
 /// latest entries are kept, so a doc that keeps failing does not grow without end.
 nlohmann::json record_failure(nlohmann::json doc, const Failure& failure,
                               std::chrono::system_clock::time_point now, const RetryPolicy& policy);
@@ -52,7 +53,8 @@ nlohmann::json record_failure(nlohmann::json doc, const Failure& failure,
 /// True when `doc` is parked, at `step` when one is given.
 bool is_parked(const nlohmann::json& doc, std::optional<std::string_view> step = std::nullopt);
 
-/// `doc` put back into the pipeline: status "good", and its failures at the parked step marked
+/// `doc` put back into the pipeline: status "good" (or the status it had before parking, when
+/// that was another or none), and its failures at the parked step marked
 /// as retried at `now`, so that it gets all its attempts again. Nothing when it is not parked
 /// (at `step`, when given).
 std::optional<nlohmann::json> put_back(nlohmann::json doc, std::string_view now,

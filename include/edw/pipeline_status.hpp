@@ -2,6 +2,7 @@
 #pragma once
 
 #include <edw/database.hpp>
+#include <edw/state_counts.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -64,6 +65,8 @@ struct PipelineStatus {
     std::map<std::string, std::uint64_t> positions;
     /// Docs at positions no step takes documents from: at the end of the pipeline.
     std::uint64_t finished = 0;
+    /// Docs per state, from `_design/states` when the database has it (see state_counts.hpp).
+    std::vector<StateGroup> states;
 };
 
 /// How many minutes of throughput PipelineStatus keeps.
@@ -71,9 +74,10 @@ inline constexpr int throughput_minutes = 60;
 
 /// Reads the status of the pipeline whose design doc is `_design/<design>`: a handful of grouped
 /// queries on its `steps` view, never a read of the docs themselves. (A server answers them from
-/// the reductions in its index; the embedded store scans the grouped rows.) Throws
-/// ConfigError when the design doc or its `steps` view is missing (with the command that adds it),
-/// and what the queries throw.
+/// the reductions in its index; the embedded store scans the grouped rows.) Adds the state
+/// counts of `_design/states` when there is one; with only that design doc, the status has no
+/// steps. Throws ConfigError when neither design doc is there, or the pipeline's has no `steps`
+/// view (with the command that adds it), and what the queries throw.
 PipelineStatus read_pipeline_status(Database& database, const std::string& design,
                                     std::chrono::system_clock::time_point now);
 

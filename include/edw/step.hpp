@@ -1,6 +1,7 @@
 // Step: one processing step of a pipeline, as a listener runs it.
 #pragma once
 
+#include <edw/periodic_task.hpp>
 #include <edw/process_log.hpp>
 #include <edw/state_machine.hpp>
 #include <edw/step_selection.hpp>
@@ -32,15 +33,6 @@ struct Dependencies {
         ready;
 };
 
-/// Work the runner does on a timer beside the step: reload a definitions file, re-queue old
-/// items. Runs once before the catch-up, then every `every`, on a thread of its own; an
-/// exception is logged and the task runs again at its next time.
-struct PeriodicTask {
-    std::string name;
-    std::chrono::milliseconds every{std::chrono::minutes(5)};
-    std::function<void()> run;
-};
-
 /// A processing step: takes the documents waiting at it, runs `run` on each, and records its
 /// result, which moves the document on: by default as a `process` entry named `name` (the
 /// EDELWEISS way), or as `record` writes it (a state move, a field update).
@@ -58,7 +50,8 @@ struct Step {
     StepRecorder record;
     /// Docs this step's docs wait on; unset: none.
     std::optional<Dependencies> dependencies;
-    /// Timed work beside the step.
+    /// Timed work beside the step: each task runs once before the catch-up (a definitions file
+    /// is loaded before the first doc is judged by it), then on its timer, on a thread of its own.
     std::vector<PeriodicTask> periodic;
 
     /// `selection`, or the docs after `follows`.

@@ -5,6 +5,7 @@
 #include <edw/design_doc.hpp>
 #include <edw/error.hpp>
 #include <edw/pipeline_status.hpp>
+#include <edw/state_counts.hpp>
 #include <edw/utc_time.hpp>
 
 #include <doctest/doctest.h>
@@ -226,6 +227,80 @@ TEST_CASE("a pipeline declaration: names in order, or {name, after}, and mistake
         edw::parse_pipeline(nlohmann::json::parse(R"([{"name": "a", "after": 3}])")),
         doctest::Contains("after must be a step name or 0"), edw::ConfigError);
     CHECK_THROWS_AS(edw::parse_pipeline(nlohmann::json::object()), edw::ConfigError);
+}
+
+TEST_CASE("state counts from a workflow's states view, in its declared order")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-pipeline-status-states");
+        CHECK_FALSE(edw::read_state_counts(*db).has_value());
+        // A workflow of states alone: the status has its groups and no steps.
+        REQUIRE(db->save({{"_id", "_design/states"},
+                          {"views",
+                           {{"states",
+                             {{"map", "function (doc) { if (doc.type === 'ous') "
+                                      "emit(['ous', doc.state], null); "
+                                      "if (doc.type === 'item') emit([doc.queue, doc.state], "
+                                      "null); }"},
+                              {"reduce", "_count"}}}}},
+                          {edw::states_field,
+                           {{{"group", "ous"},
+                             {"states", {"ReadyForProcessing", "Processing", "Delivered"}}}}}})
+                    .status == edw::SaveStatus::ok);
+        std::vector<nlohmann::json> docs;
+        for (int i = 0; i < 5; ++i) {
+            docs.push_back({{"_id", "ous-" + std::to_string(i)},
+                            {"type", "ous"},
+                            {"state", i < 3 ? "Processing" : "Reviewing"}});
+        }
+        docs.push_back(
+            {{"_id", "item-1"}, {"type", "item"}, {"queue", "ingest"}, {"state", "done"}});
+        docs.push_back({{"_id", "other"}, {"type", "note"}});
+        for (const auto& result : db->bulk_save(docs)) {
+            REQUIRE(result.ok());
+        }
+        const auto status = edw::read_pipeline_status(*db, "process", now);
+        CHECK(status.steps.empty());
+        REQUIRE(status.states.size() == 2);
+        const auto& ous = status.states[0];
+        CHECK(ous.group == "ous");
+        CHECK(ous.total() == 5);
+        REQUIRE(ous.states.size() == 4);
+        CHECK(ous.states[0].state == "ReadyForProcessing");
+        CHECK(ous.states[0].docs == 0); // declared, so shown, with none there
+        CHECK(ous.states[1].state == "Processing");
+        CHECK(ous.states[1].docs == 3);
+        CHECK(ous.states[2].state == "Delivered");
+        CHECK(ous.states[3].state == "Reviewing"); // not declared: after the declared ones
+        CHECK(ous.states[3].docs == 2);
+        CHECK(status.states[1].group == "ingest");
+        CHECK(status.states[1].states.at(0).docs == 1);
+        const auto json = edw::to_json(status);
+        CHECK(json["states"][0]["states"][1] ==
+              nlohmann::json{{"state", "Processing"}, {"docs", 3}});
+    }
+}
+
+TEST_CASE("a states declaration: groups with states in order, and mistakes refused")
+{
+    const auto groups = edw::parse_states_declaration(
+        nlohmann::json::parse(R"([{"group": "ous", "states": ["a", "b"]}, {"group": "q"}])"));
+    REQUIRE(groups.size() == 2);
+    CHECK(groups[0].states.size() == 2);
+    CHECK(groups[1].states.empty());
+    CHECK_THROWS_WITH_AS(edw::parse_states_declaration(nlohmann::json::object()),
+                         doctest::Contains("not an array"), edw::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        edw::parse_states_declaration(nlohmann::json::parse(R"([{"group": "a"}, {"group": "a"}])")),
+        doctest::Contains("declared twice"), edw::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        edw::parse_states_declaration(nlohmann::json::parse(R"([{"group": "a", "states": [1]}])")),
+        doctest::Contains("is not text"), edw::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        edw::parse_states_declaration(nlohmann::json::parse(R"([{"states": []}])")),
+        doctest::Contains("without a name"), edw::ConfigError);
 }
 
 TEST_SUITE_END();

@@ -1,6 +1,7 @@
 #include "edw/design_doc.hpp"
 
 #include <edw/error.hpp>
+#include <edw/state_counts.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -82,6 +83,17 @@ TEST_CASE("a pipeline.json that declares a step twice is refused by file")
     CHECK_THROWS_WITH_AS(edw::build_design_doc(fixtures / "bad-pipeline"),
                          doctest::Contains("bad-pipeline/pipeline.json: edw_pipeline: step a is "
                                            "declared twice"),
+                         edw::ConfigError);
+}
+
+TEST_CASE("a states.json gives the state groups' order, and a bad one is refused by file")
+{
+    const auto doc = edw::build_design_doc(fixtures / "states");
+    CHECK(doc[edw::states_field][0]["group"] == "ous");
+    CHECK(doc[edw::states_field][0]["states"][1] == "Processing");
+    CHECK_THROWS_WITH_AS(edw::build_design_doc(fixtures / "bad-states"),
+                         doctest::Contains("bad-states/states.json: the states of group 'ous' "
+                                           "are not an array"),
                          edw::ConfigError);
 }
 

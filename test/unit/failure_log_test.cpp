@@ -103,6 +103,28 @@ TEST_CASE("the last attempt parks the doc, and put_back brings it back with all 
     CHECK_FALSE(edw::put_back(*back, "t").has_value());
 }
 
+TEST_CASE("parking keeps a state doc's own status, or its lack of one, for put_back")
+{
+    const auto now = std::chrono::system_clock::now();
+    nlohmann::json with_status = {{"_id", "pb-1-state"}, {"status", "WAITING"}};
+    nlohmann::json without_status = {{"_id", "ous-1"}, {"state", "Verified"}};
+    for (int i = 0; i < 2; ++i) {
+        with_status = edw::record_failure(with_status, failure, now, policy(2));
+        without_status = edw::record_failure(without_status, failure, now, policy(2));
+    }
+    CHECK(edw::is_parked(with_status));
+    CHECK(edw::is_parked(without_status));
+    const auto back = edw::put_back(with_status, "t");
+    REQUIRE(back.has_value());
+    CHECK((*back)["status"] == "WAITING");
+    CHECK_FALSE(back->contains("edw_status_before_parking"));
+    const auto back_without = edw::put_back(without_status, "t");
+    REQUIRE(back_without.has_value());
+    CHECK_FALSE(back_without->contains("status"));
+    CHECK_FALSE(back_without->contains("edw_status_before_parking"));
+    CHECK((*back_without)["state"] == "Verified");
+}
+
 TEST_CASE("a doc that keeps failing keeps only its 20 latest failures")
 {
     auto doc = waiting_doc();

@@ -85,6 +85,26 @@ function drawDiagram(status) {
     element("strong", {}, "finished"), element("span", {}, status.finished + " docs")));
 }
 
+// Workflows that move docs through states (_design/states): one row of boxes per group.
+function drawStates(status) {
+  const groups = status.states || [];
+  $("states").hidden = groups.length === 0;
+  const box = $("state-groups");
+  box.replaceChildren();
+  for (const group of groups) {
+    const row = element("div", { class: "diagram", "data-group": group.group });
+    row.append(element("div", { class: "node end" },
+      element("strong", {}, group.group), element("span", {}, group.total + " docs")));
+    for (const count of group.states) {
+      const parked = count.state.startsWith("parked") || count.state === "failed";
+      row.append(element("div", { class: "node" + (count.docs ? "" : " zero"), "data-state": count.state },
+        element("strong", {}, count.state),
+        element("span", { class: parked && count.docs ? "bad" : "" }, String(count.docs))));
+    }
+    box.append(row);
+  }
+}
+
 function drawPlot(status) {
   const svg = $("plot");
   const ns = "http://www.w3.org/2000/svg";
@@ -131,7 +151,7 @@ function drawTabs(status) {
       stepTotal(step)), failed);
     tabs.append(button);
   }
-  $("empty").hidden = status.steps.length > 0;
+  $("empty").hidden = status.steps.length > 0 || (status.states || []).length > 0;
 }
 
 function pager(id, list, page) {
@@ -295,6 +315,11 @@ async function refresh(force) {
   state.status = status;
   state.version = status.version;
   $("database").textContent = status.database;
+  drawStates(status);
+  // A workflow of states alone has no steps: no diagram, plot or tabs to show.
+  const statesOnly = status.steps.length === 0 && (status.states || []).length > 0;
+  $("overview").hidden = statesOnly;
+  $("tabs").hidden = statesOnly;
   drawDiagram(status);
   drawPlot(status);
   if (!status.steps.some((step) => step.name === state.step)) {

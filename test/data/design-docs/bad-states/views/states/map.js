@@ -1,0 +1,5 @@
+function (doc) {
+  if (doc.type === "ous") {
+    emit(["ous", doc.state], null);
+  }
+}
