@@ -7,13 +7,11 @@
 #include <edw/log.hpp>
 #include <edw/open_database.hpp>
 #include <edw/settings.hpp>
-#include <edw/step_runner.hpp>
-#include <edw/stop_signals.hpp>
+#include <edw/step_group.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
-#include <thread>
 
 namespace {
 
@@ -25,24 +23,25 @@ struct Options {
     double timeout_seconds = 60;
 };
 
+edw::RunnerOptions runner_options(const std::string& step)
+{
+    edw::RunnerOptions options;
+    options.listener = "sdp-" + step;
+    options.jobs = 2;
+    options.retry.first_delay = std::chrono::seconds(1);
+    return options;
+}
+
 // Runs `steps` (each a StepRunner on its own thread) until SIGINT or SIGTERM.
 int run_steps(edw::Database& database, std::vector<edw::Step> steps)
 {
-    std::stop_source stop;
-    const edw::StopSignals signals(stop);
-    std::vector<std::unique_ptr<edw::StepRunner>> runners;
+    edw::StepGroup group;
     for (auto& step : steps) {
-        edw::RunnerOptions options;
-        options.listener = "sdp-" + step.name;
-        options.jobs = 2;
-        options.retry.first_delay = std::chrono::seconds(1);
-        runners.push_back(std::make_unique<edw::StepRunner>(database, std::move(step), options));
+        const auto options = runner_options(step.name);
+        group.add(database, std::move(step), options);
     }
-    std::vector<std::jthread> threads;
-    for (auto& runner : runners) {
-        threads.emplace_back([&runner, token = stop.get_token()] { runner->run(token); });
-    }
-    return 0; // the threads end, and are joined here, once a signal has asked them to stop
+    group.run_until_signal();
+    return 0;
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include <edw/failure_log.hpp>
 #include <edw/lease.hpp>
 #include <edw/state_machine.hpp>
+#include <edw/step_group.hpp>
 #include <edw/step_runner.hpp>
 
 #include <doctest/doctest.h>
@@ -355,6 +356,27 @@ TEST_CASE("dependencies on a step found by its process position are refused")
     CHECK_THROWS_WITH_AS(edw::StepRunner(*db, step, options_for("x")),
                          doctest::Contains("dependencies need a step chosen by a selector"),
                          edw::ConfigError);
+}
+
+TEST_CASE("a step group stops all its runners when one ends with an error, and rethrows it")
+{
+    auto db = backends[0].make("edw-it-step-group"); // a server: position steps read its view
+    edw::StepGroup group;
+    edw::Step waits;
+    waits.name = "waits";
+    waits.selection = edw::StepSelection::matching({{"type", "never"}});
+    waits.run = [](const nlohmann::json&) { return nlohmann::json::object(); };
+    waits.record = edw::record_field_update("waits", "history", "test");
+    group.add(*db, waits, options_for("waits"));
+    // A position step needs the pipeline's design doc, which this database lacks.
+    edw::Step needs_view;
+    needs_view.name = "move_to_sps";
+    needs_view.run = [](const nlohmann::json&) { return nlohmann::json::object(); };
+    group.add(*db, needs_view, options_for("needs-view"));
+    std::stop_source never;
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(group.run(never.get_token()), edw::Error);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
 }
 
 TEST_SUITE_END();

@@ -1,0 +1,80 @@
+// The product ingestor: a Verified OUS's data products and weblog archived (products-metadata,
+// NGAS) and delivered (delivery-status).
+#include "draws.hpp"
+
+#include <edw/error.hpp>
+#include <edw/utc_time.hpp>
+
+namespace draws {
+namespace {
+
+constexpr int products_per_ous = 5;
+
+edw::Step ous_step(std::string name, const std::string& state)
+{
+    edw::Step step;
+    step.name = std::move(name);
+    step.selection = edw::StepSelection::matching({{"type", "ous"}, {"state", state}});
+    step.record = edw::record_state_move(ous_machine(), "product-ingestor");
+    return step;
+}
+
+} // namespace
+
+edw::Step ingest_products_step(Archive& archive)
+{
+    auto step = ous_step("ingest-products", "Verified");
+    step.run = [&archive](const nlohmann::json& ous) {
+        const std::string entity = ous.value("entityId", "");
+        const std::string base = ous_doc_id(entity);
+        const int run = runs_of(ous);
+        // Each write is made once: done again after a crash, it finds its doc there (409).
+        for (int i = 1; i <= products_per_ous; ++i) {
+            const std::string file = base + "_product_" + std::to_string(i) + ".fits";
+            create_once(*archive.products_metadata,
+                        {{"_id", "product-" + base + "-" + std::to_string(i)},
+                         {"ous", entity},
+                         {"file", file},
+                         {"run", run},
+                         {"recipe", ous.value("pipeline-recipe", "")}});
+            create_once(*archive.ngas, {{"_id", "ngas-" + file}, {"ous", entity}, {"file", file}});
+        }
+        const std::string weblog = "weblog-" + base + "-" + std::to_string(run) + ".tgz";
+        create_once(*archive.ngas, {{"_id", "ngas-" + weblog}, {"ous", entity}, {"file", weblog}});
+        create_once(*archive.delivery_status, {{"_id", "delivery-" + base},
+                                               {"ous", entity},
+                                               {"products", products_per_ous},
+                                               {"substate", "ProductsIngested"},
+                                               {"started", edw::utc_now_iso8601()}});
+        return nlohmann::json{{"to", "DeliveryInProgress"},
+                              {"changes", {{"substate", "ProductsIngested"}}}};
+    };
+    return step;
+}
+
+edw::Step deliver_step(Archive& archive)
+{
+    auto step = ous_step("deliver", "DeliveryInProgress");
+    step.run = [&archive](const nlohmann::json& ous) {
+        const std::string id = "delivery-" + ous_doc_id(ous.value("entityId", ""));
+        for (;;) {
+            auto delivery = archive.delivery_status->get(id);
+            if (!delivery) {
+                throw edw::TransitionRefused("no delivery status " + id +
+                                             ": its products were not ingested");
+            }
+            if ((*delivery)["substate"] == "Delivered") {
+                break; // delivered by a run that stopped before moving the OUS
+            }
+            (*delivery)["substate"] = "Delivered";
+            (*delivery)["delivered"] = edw::utc_now_iso8601();
+            if (!archive.delivery_status->save(*delivery).is_conflict()) {
+                break;
+            }
+        }
+        return nlohmann::json{{"to", "Delivered"}, {"changes", {{"substate", "Delivered"}}}};
+    };
+    return step;
+}
+
+} // namespace draws

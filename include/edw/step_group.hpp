@@ -1,0 +1,35 @@
+// StepGroup: several steps run by one program, each by its own StepRunner on its own thread.
+#pragma once
+
+#include <edw/database.hpp>
+#include <edw/step.hpp>
+#include <edw/step_runner.hpp>
+
+#include <memory>
+#include <stop_token>
+#include <vector>
+
+namespace edw {
+
+/// The steps of one daemon (the SKA processing controller's three, ALMA's product ingestor's
+/// two), possibly on different databases. A runner that ends with an error stops the others, and
+/// run() rethrows that error once all have stopped, so the program exits with it instead of
+/// going on half-working.
+class StepGroup {
+public:
+    /// `database` must outlive the group.
+    void add(Database& database, Step step, RunnerOptions options);
+    /// Runs every step until `stop` (or the first error), then returns after all have stopped.
+    void run(std::stop_token stop);
+    /// run() until SIGINT or SIGTERM.
+    void run_until_signal();
+    [[nodiscard]] const std::vector<std::unique_ptr<StepRunner>>& runners() const
+    {
+        return m_runners;
+    }
+
+private:
+    std::vector<std::unique_ptr<StepRunner>> m_runners;
+};
+
+} // namespace edw
