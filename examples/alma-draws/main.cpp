@@ -75,7 +75,8 @@ int main(int argc, char** argv)
     auto* xtss = app.add_subcommand("xtss", "Run the State System (applies asked state changes)");
     auto* qa2 = app.add_subcommand("qa2", "List the OUSs ready for review, or review one");
     qa2->add_option("entity-id", options.entity_id, "The OUS to review");
-    qa2->add_option("verdict", options.verdict, "Pass, SemiPass or Fail");
+    qa2->add_option("verdict", options.verdict, "Pass, SemiPass or Fail")
+        ->check(CLI::IsMember({"Pass", "SemiPass", "Fail"}));
     auto* ingestor = app.add_subcommand("product-ingestor", "Run the product ingestor (a daemon)");
     auto* replicate = app.add_subcommand(
         "replicate", "Set up replication from this (JAO) server to an ARC server's databases");
