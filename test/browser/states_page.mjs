@@ -3,7 +3,7 @@
 // made while the page is open. A screenshot goes to ARTIFACTS.
 // Usage: MOVE_COMMAND="..." node states_page.mjs URL ARTIFACTS
 //   (the database: ous-1..3 Processing, ous-4..5 Delivered; MOVE_COMMAND moves ous-1 to Delivered)
-import { chromium } from "playwright-core";
+import { checker, launchChromium } from "./harness.mjs";
 import assert from "node:assert/strict";
 import { execSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -12,20 +12,8 @@ import path from "node:path";
 const [url, artifacts] = process.argv.slice(2);
 mkdirSync(artifacts, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu"],
-});
-let failures = 0;
-const check = async (what, body) => {
-  try {
-    await body();
-    console.log("ok: " + what);
-  } catch (error) {
-    failures += 1;
-    console.error("FAIL: " + what + ": " + error.message);
-  }
-};
+const browser = await launchChromium();
+const { check, failures } = checker();
 const count = (page, state) =>
   page.locator(`#state-groups [data-group="ous"] [data-state="${state}"] span`).textContent();
 
@@ -64,4 +52,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failures === 0 ? 0 : 1);
+process.exit(failures() === 0 ? 0 : 1);

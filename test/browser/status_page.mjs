@@ -3,7 +3,7 @@
 // Usage: node status_page.mjs URL ARTIFACTS EXPECTED_JSON
 //   EXPECTED_JSON: {"steps": {"<name>": {"total": n, "failed": n}}, "failed_step": "<name>",
 //                   "traceback": "<text the failed doc's detail holds>"}
-import { chromium } from "playwright-core";
+import { checker, launchChromium } from "./harness.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -12,20 +12,8 @@ const [url, artifacts, expectedText] = process.argv.slice(2);
 const expected = JSON.parse(expectedText);
 mkdirSync(artifacts, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu"],
-});
-let failures = 0;
-const check = async (what, body) => {
-  try {
-    await body();
-    console.log("ok: " + what);
-  } catch (error) {
-    failures += 1;
-    console.error("FAIL: " + what + ": " + error.message);
-  }
-};
+const browser = await launchChromium();
+const { check, failures } = checker();
 
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -88,4 +76,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failures === 0 ? 0 : 1);
+process.exit(failures() === 0 ? 0 : 1);
