@@ -34,12 +34,12 @@ std::uint64_t count_of(const ViewRow& row)
     return row.value.is_number_unsigned() ? row.value.get<std::uint64_t>() : 0;
 }
 
-// The design doc, or a ConfigError saying how to get one with a steps view.
-nlohmann::json pipeline_design_doc(Database& database, const std::string& design)
+// The design doc as read (`doc`), or a ConfigError saying how to get one with a steps view.
+nlohmann::json pipeline_design_doc(Database& database, const std::string& design,
+                                   std::optional<nlohmann::json> doc)
 {
     const std::string push =
         ": push the pipeline's design doc (edw design push design-docs/" + design + ")";
-    auto doc = database.get("_design/" + design);
     if (!doc) {
         throw ConfigError("no design doc _design/" + design + " (nor _design/" + states_design +
                           ") in " + database.describe() + push);
@@ -173,14 +173,14 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
     status.database = database.describe();
     status.time = iso8601(now);
     // A workflow of states alone (no process array) has only _design/states.
-    auto states = read_state_counts(database);
-    if (states) {
+    auto pipeline_doc = database.get("_design/" + design);
+    if (auto states = read_state_counts(database)) {
         status.states = std::move(*states);
-        if (!database.get("_design/" + design)) {
+        if (!pipeline_doc) {
             return status;
         }
     }
-    const auto design_doc = pipeline_design_doc(database, design);
+    const auto design_doc = pipeline_design_doc(database, design, std::move(pipeline_doc));
 
     const auto done_edges = grouped(database, design, "done", 3);
     const auto positions = grouped(database, design, "waiting", 2);
