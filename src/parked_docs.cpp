@@ -6,10 +6,50 @@
 #include <edw/utc_time.hpp>
 
 namespace edw {
+namespace {
+
+constexpr std::size_t page_size = 1000;
+
+bool has_status_view(Database& database, const std::string& design)
+{
+    const auto doc = database.get("_design/" + design);
+    return doc && doc->contains("views") && (*doc)["views"].contains("status");
+}
+
+// Without the pipeline's design doc (a workflow of states has only _design/states), every doc
+// is read, a page at a time: slower, but a parked doc is found whatever the workflow.
+std::vector<nlohmann::json> parked_docs_by_scan(Database& database, const std::string& step)
+{
+    const std::optional<std::string_view> only =
+        step.empty() ? std::nullopt : std::optional<std::string_view>(step);
+    ViewQuery query;
+    query.include_docs = true;
+    query.limit = page_size;
+    std::vector<nlohmann::json> docs;
+    std::string last;
+    for (;;) {
+        const auto page = database.all_docs(query);
+        for (const auto& row : page.rows) {
+            if (row.id != last && row.doc && row.doc->is_object() && is_parked(*row.doc, only)) {
+                docs.push_back(*row.doc);
+            }
+        }
+        if (page.rows.size() < page_size) {
+            return docs;
+        }
+        last = page.rows.back().id;
+        query.startkey = last; // the page after restarts at the last row, skipped above
+    }
+}
+
+} // namespace
 
 std::vector<nlohmann::json> parked_docs(Database& database, const std::string& design,
                                         const std::string& step)
 {
+    if (!has_status_view(database, design)) {
+        return parked_docs_by_scan(database, step);
+    }
     ViewQuery query;
     if (step.empty()) {
         query.startkey = "failed:";
@@ -19,7 +59,7 @@ std::vector<nlohmann::json> parked_docs(Database& database, const std::string& d
     }
     query.reduce = false;
     query.include_docs = true;
-    query.limit = 1000;
+    query.limit = page_size;
     std::vector<nlohmann::json> docs;
     for (;;) {
         const auto page = database.query(design, "status", query);

@@ -12,6 +12,8 @@ namespace edw {
 
 /// Every doc parked (at `step`, or at any step when it is empty), read through the design doc's
 /// `status` view: a parked doc's status is "failed:<step>", and the view is keyed by status.
+/// A database without that view (a workflow of states, with only `_design/states`) is read
+/// whole, a page at a time.
 std::vector<nlohmann::json> parked_docs(Database& database, const std::string& design,
                                         const std::string& step);
 

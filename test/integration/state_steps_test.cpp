@@ -4,6 +4,7 @@
 
 #include <edw/failure_log.hpp>
 #include <edw/lease.hpp>
+#include <edw/parked_docs.hpp>
 #include <edw/state_machine.hpp>
 #include <edw/step_group.hpp>
 #include <edw/step_runner.hpp>
@@ -377,6 +378,49 @@ TEST_CASE("a step group stops all its runners when one ends with an error, and r
     const auto started = std::chrono::steady_clock::now();
     CHECK_THROWS_AS(group.run(never.get_token()), edw::Error);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+}
+
+TEST_CASE(
+    "parked state docs are found without the pipeline's design doc, and put back as they were")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-parked-states");
+        // More than a page of docs, so that the scan goes past its first page.
+        std::vector<nlohmann::json> docs;
+        for (int i = 0; i < 1100; ++i) {
+            nlohmann::json doc = {{"_id", "ous-" + std::to_string(10000 + i)},
+                                  {"type", "ous"},
+                                  {"state", "Verified"}};
+            if (i % 50 == 7) {
+                doc["status"] = "failed:ingest-products"; // parked: it had no status before
+                doc["edw_status_before_parking"] = nullptr;
+            } else if (i % 100 == 9) {
+                doc["status"] = "failed:deliver"; // parked: its workflow's own status was kept
+                doc["edw_status_before_parking"] = "WAITING";
+            }
+            docs.push_back(doc);
+        }
+        for (const auto& result : db->bulk_save(docs)) {
+            REQUIRE(result.ok());
+        }
+        const auto all = edw::parked_docs(*db, "process", "");
+        CHECK(all.size() == 22 + 11);
+        const auto deliver = edw::parked_docs(*db, "process", "deliver");
+        REQUIRE(deliver.size() == 11);
+        CHECK(edw::put_back_parked(*db, deliver[0], "deliver"));
+        const auto back = db->get(deliver[0]["_id"].get<std::string>());
+        REQUIRE(back.has_value());
+        CHECK((*back)["status"] == "WAITING");
+        const auto ingest = edw::parked_docs(*db, "process", "ingest-products");
+        REQUIRE(ingest.size() == 22);
+        CHECK(edw::put_back_parked(*db, ingest[0], ""));
+        const auto back_without = db->get(ingest[0]["_id"].get<std::string>());
+        REQUIRE(back_without.has_value());
+        CHECK_FALSE(back_without->contains("status"));
+        CHECK(edw::parked_docs(*db, "process", "").size() == 31);
+    }
 }
 
 TEST_SUITE_END();
