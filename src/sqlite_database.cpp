@@ -175,21 +175,31 @@ SqliteConnection& SqliteDatabase::open_existing()
     // Checked before anything is written, so that a file that is not ours stays untouched. A
     // file with no tables at all is a store another process is creating at this moment (several
     // daemons started at once on a new machine): its tables appear when that commits.
-    int format = 0;
-    for (int wait = 0; format == 0 && wait < 500; ++wait) {
+    const auto read_format = [&connection] {
+        int value = 0;
         try {
             auto& check = connection->statement("SELECT value FROM meta WHERE key = 'format'");
             if (check.step()) {
-                format = std::stoi(check.text(0));
+                value = std::stoi(check.text(0));
             }
             check.reset();
         } catch (const std::exception&) {
-            format = 0;
+            value = 0;
         }
-        if (format != 0 || !has_no_tables(*connection)) {
+        return value;
+    };
+    int format = 0;
+    for (int wait = 0; format == 0 && wait < 500; ++wait) {
+        format = read_format();
+        if (format == 0 && !has_no_tables(*connection)) {
+            // The tables appeared between the two reads (the creator committed): read the format
+            // again, now with the new schema, before judging the file.
+            format = read_format();
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (format == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
     }
     if (format == 0) {
         throw StoreError(m_path.string() + " is not an edw store");

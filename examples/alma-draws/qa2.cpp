@@ -1,6 +1,7 @@
 // QA2: a reviewer looks at an OUS's pipeline results and passes or fails them (AQUA/QA2).
 #include "draws.hpp"
 
+#include <edw/error.hpp>
 #include <edw/view_query.hpp>
 
 namespace draws {
@@ -8,6 +9,11 @@ namespace draws {
 std::vector<std::string> ready_for_review(edw::Database& status_entities)
 {
     // From the states view: ["ous", state] rows, with the doc ids, no doc read.
+    if (!status_entities.get("_design/states")) {
+        throw edw::ConfigError(
+            "no _design/states in " + status_entities.describe() +
+            ": push it (edw design push examples/alma-draws/design-docs/states)");
+    }
     edw::ViewQuery query;
     query.key = nlohmann::json::array({"ous", "ReadyForReview"});
     query.reduce = false;

@@ -72,4 +72,20 @@ want="$total $total ma26a101=$per_writer ma26a102=$per_writer ma26a103=$per_writ
     fail "docs, docs with exactly both steps, docs per run: $verdict (expected $want)"
 [ "$(sqlite3 edw-data/$db.db 'PRAGMA integrity_check')" = ok ] && ok "the store passes integrity_check" || fail "integrity_check failed"
 grep -h "error" newfiles.log analysis1.log && fail "errors in the listener logs" || ok "no errors logged"
+
+# Programs started at once on new stores (a workflow's daemons on a fresh machine, each opening
+# several databases): none may find a store half-created. Each round, 8 processes create the
+# same 4 new stores in the same order.
+rm -f race.errors
+for round in $(seq 1 15); do
+    for process in 1 2 3 4 5 6 7 8; do
+        (for store in a b c d; do
+            EDW_URL="file:race-$round/$store.db" "$edw" db create >/dev/null 2>>race.errors ||
+                echo "round $round process $process store $store failed" >>race.errors
+        done) &
+    done
+    wait
+done
+[ ! -s race.errors ] && ok "8 processes creating the same new stores at once all open them (15 rounds)" ||
+    fail "a process found a new store half-created: $(sort race.errors | uniq -c | head -5)"
 finish
