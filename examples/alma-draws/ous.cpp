@@ -3,6 +3,8 @@
 
 #include <edw/error.hpp>
 #include <edw/open_database.hpp>
+#include <edw/shard.hpp>
+#include <edw/update_document.hpp>
 #include <edw/utc_time.hpp>
 
 #include <algorithm>
@@ -83,32 +85,24 @@ nlohmann::json move_ous(edw::Database& status_entities, const std::string& doc_i
                         const std::string& to, const nlohmann::json& changes, const std::string& by,
                         const nlohmann::json& note)
 {
-    for (;;) {
-        const auto ous = status_entities.get(doc_id);
-        if (!ous) {
-            throw edw::TransitionRefused("no OUS " + doc_id + " in " + status_entities.describe());
-        }
-        auto moved =
-            ous_machine().apply(*ous, to, changes, by, edw::utc_now_iso8601(), std::nullopt, note);
-        const auto saved = status_entities.save(moved);
-        if (!saved.is_conflict()) {
-            moved["_rev"] = saved.rev;
-            return moved;
-        }
-        // Another program wrote the OUS meanwhile: move it from where it is now.
-    }
+    // After a 409 (another program wrote the OUS meanwhile) it is moved from where it is now.
+    return *edw::update_document(
+        status_entities, doc_id, [&](const std::optional<nlohmann::json>& ous) {
+            if (!ous) {
+                throw edw::TransitionRefused("no OUS " + doc_id + " in " +
+                                             status_entities.describe());
+            }
+            return std::optional(ous_machine().apply(*ous, to, changes, by, edw::utc_now_iso8601(),
+                                                     std::nullopt, note));
+        });
 }
 
 namespace {
 
-// FNV-1a: stable across runs and machines, unlike std::hash.
+// Stable across runs and machines, unlike std::hash: the hash edw shards by.
 std::uint64_t stable_hash(const std::string& ous, int attempt)
 {
-    std::uint64_t hash = 14695981039346656037ULL;
-    for (const char c : ous + "#" + std::to_string(attempt)) {
-        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    }
-    return hash;
+    return edw::fnv1a64(ous + "#" + std::to_string(attempt));
 }
 
 } // namespace

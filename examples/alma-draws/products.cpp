@@ -3,6 +3,7 @@
 #include "draws.hpp"
 
 #include <edw/error.hpp>
+#include <edw/update_document.hpp>
 #include <edw/utc_time.hpp>
 
 namespace draws {
@@ -57,21 +58,22 @@ edw::Step deliver_step(Archive& archive)
     auto step = ous_step("deliver", "DeliveryInProgress");
     step.run = [&archive](const nlohmann::json& ous) {
         const std::string id = "delivery-" + ous_doc_id(ous.value("entityId", ""));
-        for (;;) {
-            auto delivery = archive.delivery_status->get(id);
-            if (!delivery) {
-                throw edw::TransitionRefused("no delivery status " + id +
-                                             ": its products were not ingested");
-            }
-            if ((*delivery)["substate"] == "Delivered") {
-                break; // delivered by a run that stopped before moving the OUS
-            }
-            (*delivery)["substate"] = "Delivered";
-            (*delivery)["delivered"] = edw::utc_now_iso8601();
-            if (!archive.delivery_status->save(*delivery).is_conflict()) {
-                break;
-            }
-        }
+        edw::update_document(
+            *archive.delivery_status, id,
+            [&](const std::optional<nlohmann::json>& delivery) -> std::optional<nlohmann::json> {
+                if (!delivery) {
+                    throw edw::TransitionRefused("no delivery status " + id +
+                                                 ": its products were not ingested");
+                }
+                if ((*delivery)["substate"] == "Delivered") {
+                    return std::nullopt; // delivered by a run that stopped
+                                         // before moving the OUS
+                }
+                auto delivered = *delivery;
+                delivered["substate"] = "Delivered";
+                delivered["delivered"] = edw::utc_now_iso8601();
+                return delivered;
+            });
         return nlohmann::json{{"to", "Delivered"}, {"changes", {{"substate", "Delivered"}}}};
     };
     return step;

@@ -2,6 +2,8 @@
 // calcache doc so that nobody has to work it out at search time.
 #include "gemini.hpp"
 
+#include <edw/update_document.hpp>
+
 #include <algorithm>
 #include <thread>
 
@@ -42,19 +44,11 @@ std::vector<nlohmann::json> same_night(edw::Database& database, const std::strin
 }
 
 // Overwrites the calcache doc of a file: the newest association wins.
-void save_calcache(edw::Database& database, nlohmann::json doc)
+void save_calcache(edw::Database& database, const nlohmann::json& doc)
 {
-    for (;;) {
-        const auto current = database.get(doc["_id"].get<std::string>());
-        if (current) {
-            doc["_rev"] = (*current)["_rev"];
-        } else {
-            doc.erase("_rev");
-        }
-        if (!database.save(doc).is_conflict()) {
-            return;
-        }
-    }
+    edw::update_document(
+        database, doc["_id"].get<std::string>(),
+        [&doc](const std::optional<nlohmann::json>&) { return std::optional(doc); });
 }
 
 } // namespace

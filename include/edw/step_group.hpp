@@ -23,10 +23,6 @@ public:
     void run(std::stop_token stop);
     /// run() until SIGINT or SIGTERM.
     void run_until_signal();
-    [[nodiscard]] const std::vector<std::unique_ptr<StepRunner>>& runners() const
-    {
-        return m_runners;
-    }
 
 private:
     std::vector<std::unique_ptr<StepRunner>> m_runners;

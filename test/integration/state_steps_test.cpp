@@ -8,6 +8,7 @@
 #include <edw/state_machine.hpp>
 #include <edw/step_group.hpp>
 #include <edw/step_runner.hpp>
+#include <edw/update_document.hpp>
 
 #include <doctest/doctest.h>
 
@@ -420,6 +421,37 @@ TEST_CASE(
         REQUIRE(back_without.has_value());
         CHECK_FALSE(back_without->contains("status"));
         CHECK(edw::parked_docs(*db, "process", "").size() == 31);
+    }
+}
+
+TEST_CASE("update_document: writers editing one doc at once each get their change in")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-update-document");
+        std::vector<std::jthread> writers;
+        for (int writer = 0; writer < 4; ++writer) {
+            writers.emplace_back([&] {
+                for (int i = 0; i < 10; ++i) {
+                    edw::update_document(
+                        *db, "counter", [](const std::optional<nlohmann::json>& current) {
+                            nlohmann::json next = current.value_or(nlohmann::json{{"count", 0}});
+                            next["count"] = next["count"].get<int>() + 1;
+                            return std::optional(next);
+                        });
+                }
+            });
+        }
+        writers.clear();
+        const auto counter = db->get("counter");
+        REQUIRE(counter.has_value());
+        CHECK((*counter)["count"] == 40); // a lost update would leave fewer
+        // Nothing to write: nothing written.
+        CHECK_FALSE(edw::update_document(*db, "counter", [](const auto&) {
+                        return std::optional<nlohmann::json>();
+                    }).has_value());
+        CHECK(db->get("counter")->at("_rev") == (*counter)["_rev"]);
     }
 }
 
