@@ -5,6 +5,9 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <string_view>
+
 extern char** environ;
 
 namespace edw {
@@ -32,9 +35,18 @@ int spawn_child(pid_t& pid, const std::vector<std::string>& argv, int input, int
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                               POSIX_SPAWN_SETPGROUP);
 
+    // A variable given here replaces the parent's of the same name: getenv returns the first
+    // match, so an appended EDW_DB would lose to an EDW_DB the parent was started with.
+    const auto given = [&](std::string_view variable) {
+        const auto name = variable.substr(0, variable.find('=') + 1);
+        return std::any_of(environment.begin(), environment.end(),
+                           [&](const std::string& own) { return own.starts_with(name); });
+    };
     std::vector<std::string> variables;
     for (char** variable = environ; *variable != nullptr; ++variable) {
-        variables.emplace_back(*variable);
+        if (!given(*variable)) {
+            variables.emplace_back(*variable);
+        }
     }
     variables.insert(variables.end(), environment.begin(), environment.end());
     std::vector<char*> envp;
