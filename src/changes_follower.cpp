@@ -95,15 +95,22 @@ bool is_final(const HttpError& error)
 
 } // namespace
 
-void ChangesFollower::catch_up_once(FollowHandler& handler)
+ChangesQuery ChangesFollower::query_from_position() const
 {
     ChangesQuery query;
-    query.feed = Feed::normal;
     query.since = m_position;
     query.filter = m_options.filter;
     query.filter_parameters = m_options.filter_parameters;
+    query.selector = m_options.selector;
     query.include_docs = m_options.include_docs;
     query.limit = m_options.limit;
+    return query;
+}
+
+void ChangesFollower::catch_up_once(FollowHandler& handler)
+{
+    ChangesQuery query = query_from_position();
+    query.feed = Feed::normal;
     Forward forward(handler, m_position);
     if (const auto end = m_database.changes(query, forward)) {
         m_position = end->last_seq;
@@ -126,13 +133,8 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
     Backoff backoff(m_options.reconnect_backoff);
     Seq failed_at;
     while (!stop.stop_requested()) {
-        ChangesQuery query;
+        ChangesQuery query = query_from_position();
         query.feed = m_options.feed;
-        query.since = m_position;
-        query.filter = m_options.filter;
-        query.filter_parameters = m_options.filter_parameters;
-        query.include_docs = m_options.include_docs;
-        query.limit = m_options.limit;
         if (m_unreadable_pages >= 2) {
             // The same stretch keeps failing: perhaps one doc in it that the parser cannot read
             // (nested deeper than it allows, say). One row without its doc gets past it; the

@@ -204,6 +204,11 @@ std::string CouchDatabase::path(std::string_view suffix) const
     return "/" + m_encoded_name + std::string(suffix);
 }
 
+nlohmann::json CouchDatabase::server_welcome()
+{
+    return m_server->info();
+}
+
 nlohmann::json CouchDatabase::info()
 {
     const std::string action = "read database info of " + describe();

@@ -14,6 +14,7 @@ public:
     CouchDatabase(std::shared_ptr<CouchServer> server, std::string name);
 
     [[nodiscard]] std::string describe() const override;
+    nlohmann::json server_welcome() override;
     nlohmann::json info() override;
     bool create() override;
     void destroy() override;

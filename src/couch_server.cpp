@@ -9,6 +9,8 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <cstdio>
 #include <thread>
 
 namespace edw {
@@ -23,6 +25,47 @@ std::string base64(std::string_view bytes)
     out.resize(static_cast<size_t>(written));
     return out;
 }
+
+// The request timeline at debug level: a line when a request leaves and one when its answer is
+// in, so a log shows which requests were in flight while a listener seemed idle.
+class RequestTimeline {
+public:
+    RequestTimeline(HttpMethod method, std::string_view path_and_query)
+        : m_on(log_enabled(LogLevel::debug))
+    {
+        if (m_on) {
+            m_what = std::string(method_name(method)) + " " + std::string(path_and_query);
+            m_start = std::chrono::steady_clock::now();
+            log_debug("http> " + m_what);
+        }
+    }
+    void done(const HttpResponse& response) const
+    {
+        if (m_on) {
+            log_debug("http< " + std::to_string(response.status) + " " + m_what + " " + elapsed() +
+                      ", " + std::to_string(response.body.size()) + " bytes");
+        }
+    }
+    void failed(const std::exception& error) const
+    {
+        if (m_on) {
+            log_debug("http< failed " + m_what + " " + elapsed() + ": " + error.what());
+        }
+    }
+
+private:
+    [[nodiscard]] std::string elapsed() const
+    {
+        const std::chrono::duration<double, std::milli> took =
+            std::chrono::steady_clock::now() - m_start;
+        char text[32];
+        std::snprintf(text, sizeof text, "%.1f ms", took.count());
+        return text;
+    }
+    bool m_on;
+    std::string m_what;
+    std::chrono::steady_clock::time_point m_start;
+};
 
 bool is_retryable(int status)
 {
@@ -157,9 +200,12 @@ HttpResponse CouchServer::send(HttpMethod method, std::string_view path_and_quer
         HttpRequest request = make_request(method, path_and_query, body);
         add_credentials(request);
         HttpResponse response;
+        const RequestTimeline timeline(method, path_and_query);
         try {
             response = m_transport->perform(request);
+            timeline.done(response);
         } catch (const TransportError& error) {
+            timeline.failed(error);
             if (attempt >= m_options.retry.max_attempts || !error.is_retryable()) {
                 throw TransportError("cannot " + std::string(action) + ": " + error.what(),
                                      error.is_retryable());
@@ -196,7 +242,15 @@ HttpResponse CouchServer::stream(HttpMethod method, std::string_view path_and_qu
         HttpRequest request = make_request(method, path_and_query, body);
         request.timeout = std::chrono::milliseconds(0);
         add_credentials(request);
-        HttpResponse response = m_transport->stream(request, handler);
+        const RequestTimeline timeline(method, path_and_query);
+        HttpResponse response;
+        try {
+            response = m_transport->stream(request, handler);
+        } catch (const std::exception& error) {
+            timeline.failed(error);
+            throw;
+        }
+        timeline.done(response);
         remember_cookie(response);
         if (response.status != 401 || m_options.auth != AuthMethod::cookie || attempt > 0) {
             return response;

@@ -5,6 +5,7 @@
 #include <edw/url.hpp>
 #include <edw/utc_time.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,7 @@ namespace {
 
 struct LogState {
     std::mutex mutex;
+    std::atomic<LogLevel> level{LogLevel::info}; // settings.level, read without the mutex
     LogSettings settings;
     std::FILE* file = nullptr; // owned when settings.file is set
 };
@@ -72,6 +74,12 @@ void configure_log(const LogSettings& settings)
     }
     current.file = file;
     current.settings = settings;
+    current.level = settings.level;
+}
+
+bool log_enabled(LogLevel level) noexcept
+{
+    return level >= state().level.load(std::memory_order_relaxed);
 }
 
 void reopen_log()

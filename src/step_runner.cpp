@@ -280,12 +280,20 @@ private:
     {
         FollowOptions options;
         options.since = since;
-        if (!m_database.is_local() && m_selection.position()) {
-            // A server sends only the docs at this step. A store in this process has no network
-            // to spare, and its filter would run in JavaScript on every row: the runner's own
-            // check (may_be_waiting_at, then is_waiting_at) does the same work far faster.
+        // A server sends only the docs at this step. A store in this process has no network
+        // to spare, and its filter would run in JavaScript on every row: the runner's own
+        // check (may_be_waiting_at, then is_waiting_at) does the same work far faster.
+        switch (feed_filter()) {
+        case FeedFilter::design:
             options.filter = m_options.design + "/" + m_options.filter;
             options.filter_parameters = {{"last", m_selection.position()->filter_value()}};
+            break;
+        case FeedFilter::selector:
+            options.selector = waiting_selector(*m_selection.position());
+            break;
+        case FeedFilter::automatic:
+        case FeedFilter::all:
+            break;
         }
         options.include_docs = true;
         // Longpoll: every answer carries a last_seq, even when the filter let no row through,
@@ -295,6 +303,25 @@ private:
         options.heartbeat = m_options.heartbeat;
         ChangesFollower follower(m_database, options);
         follower.follow(m_stop.get_token(), *this);
+    }
+
+    // Which filter the feed goes through; `automatic` asks the server what it is, once.
+    FeedFilter feed_filter()
+    {
+        if (m_database.is_local() || !m_selection.position()) {
+            return FeedFilter::all;
+        }
+        if (m_options.feed_filter != FeedFilter::automatic) {
+            log_info("feed filter: " + std::string(feed_filter_name(m_options.feed_filter)) +
+                     " (as asked)");
+            return m_options.feed_filter;
+        }
+        const auto welcome =
+            patiently("reading what the server is", [&] { return m_database.server_welcome(); });
+        const FeedFilter chosen = choose_feed_filter(welcome);
+        log_info("feed filter: " + std::string(feed_filter_name(chosen)) + " (the server is " +
+                 describe_server(welcome) + ")");
+        return chosen;
     }
 
     // Feed handling ----------------------------------------------------------------------------

@@ -21,10 +21,12 @@ struct PipelineBenchOptions {
     bool backlog = false;         ///< Create the docs first, then start the listeners.
     int trickle = 100; ///< Single docs sent through the idle pipeline for the latency figures.
     int puts = 1000;   ///< Single PUTs for the write-rate figure.
-    std::size_t create_batch = 1000; ///< Docs per `_bulk_docs` when creating them.
-    std::string dir;                 ///< Embedded store files and listener logs; a new temp dir.
-    std::string design_dir;          ///< The `process` design doc folder; found when empty.
-    bool keep = false;               ///< Keep the databases and files afterwards.
+    std::size_t create_batch = 1000;  ///< Docs per `_bulk_docs` when creating them.
+    std::string dir;                  ///< Embedded store files and listener logs; a new temp dir.
+    std::string design_dir;           ///< The `process` design doc folder; found when empty.
+    bool keep = false;                ///< Keep the databases and files afterwards.
+    std::string feed_filter = "auto"; ///< Passed to each listener (--feed-filter).
+    std::string listener_log_level = "info"; ///< Passed to each listener; debug: request timeline.
 };
 
 /// `edw bench pipeline`: a K-step synthetic pipeline, each step a listener process, measured
@@ -36,6 +38,8 @@ struct BenchStepOptions {
     std::string follows; ///< The step before; empty for new docs.
     int jobs = 1;
     std::size_t batch_size = 200;
+    std::string feed_filter = "auto";
+    std::string log_level = "info";
 };
 
 /// `edw bench step` (hidden): one listener of the synthetic pipeline, run by `bench pipeline`.

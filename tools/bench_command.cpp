@@ -76,6 +76,18 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
     pipeline->add_option("--design", options->design_dir,
                          "The process design doc folder (default: design-docs/process found "
                          "beside the program or in the working directory)");
+    pipeline
+        ->add_option("--feed-filter", options->feed_filter,
+                     "How the listeners' server feeds are filtered: auto (chosen from the "
+                     "server's GET /), design (the design doc's filter), selector (_selector), all "
+                     "(no filter)")
+        ->check(CLI::IsMember({"auto", "design", "selector", "all"}))
+        ->capture_default_str();
+    pipeline
+        ->add_option("--listener-log-level", options->listener_log_level,
+                     "The listeners' log level; debug logs every request with its time")
+        ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
+        ->capture_default_str();
     pipeline->add_flag("--keep", options->keep,
                        "Keep the databases, files and logs afterwards, and say where they are");
     pipeline->callback([&global, &action, options] {
@@ -95,6 +107,8 @@ void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
     step->add_option("--jobs", options->jobs, "Callbacks at once")->check(CLI::Range(1, 256));
     step->add_option("--batch-size", options->batch_size, "Most docs written in one request")
         ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)));
+    step->add_option("--feed-filter", options->feed_filter, "auto, design, selector or all");
+    step->add_option("--log-level", options->log_level, "debug, info, warning or error");
     step->callback([&global, &action, options] {
         action = [&global, options] { return bench_step(global, *options); };
     });

@@ -407,7 +407,9 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
             argv.insert(argv.end(), {"--config", global.config});
         }
         argv.insert(argv.end(),
-                    {"bench", "step", "--name", steps[i], "--jobs", std::to_string(options.jobs)});
+                    {"bench", "step", "--name", steps[i], "--jobs", std::to_string(options.jobs),
+                     "--batch-size", std::to_string(options.batch_size), "--feed-filter",
+                     options.feed_filter, "--log-level", options.listener_log_level});
         if (i > 0) {
             argv.insert(argv.end(), {"--follows", steps[i - 1]});
         }
@@ -563,6 +565,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         {"steps", options.steps},
         {"jobs", options.jobs},
         {"batch_size", options.batch_size},
+        {"feed_filter", options.feed_filter},
         {"seconds", round_to(seconds, 3)},
         {"docs_per_s", round_to(rate, 1)},
         {"null_docs_per_s", round_to(null_rate, 1)},

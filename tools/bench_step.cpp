@@ -1,6 +1,7 @@
 // edw bench step: one listener of the synthetic pipeline, reporting its count on standard output.
 #include "bench.hpp"
 
+#include <edw/log.hpp>
 #include <edw/open_database.hpp>
 #include <edw/step_runner.hpp>
 
@@ -16,6 +17,10 @@ namespace edw::tools {
 int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
 {
     const Settings settings = load_tool_settings(global);
+    LogSettings log_settings;
+    log_settings.program = "bench-" + options.name;
+    log_settings.level = parse_log_level(options.log_level);
+    configure_log(log_settings);
     const auto database = open_database(settings);
     Step step;
     step.name = options.name;
@@ -30,6 +35,7 @@ int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
     runner_options.jobs = options.jobs;
     runner_options.batch_size = options.batch_size;
     runner_options.heartbeat = settings.heartbeat;
+    runner_options.feed_filter = parse_feed_filter(options.feed_filter);
     StepRunner runner(*database, step, runner_options);
 
     std::stop_source stop;

@@ -23,6 +23,8 @@ struct FollowOptions {
     Feed feed = Feed::continuous;
     std::optional<std::string> filter; ///< "ddoc/name".
     std::map<std::string, std::string> filter_parameters;
+    /// A Mango selector instead of a filter function (`filter=_selector`).
+    std::optional<nlohmann::json> selector;
     bool include_docs = true;
     /// Most rows per request. With `longpoll` it bounds the memory an answer can take after a
     /// long downtime; the next request follows at once from the answer's last_seq.
@@ -65,6 +67,8 @@ public:
     [[nodiscard]] int reconnects() const noexcept { return m_reconnects; }
 
 private:
+    /// A request from the current position, with the options' filter, docs and limit.
+    [[nodiscard]] ChangesQuery query_from_position() const;
     /// One `feed=normal` request from the current position, delivering its rows and end.
     void catch_up_once(FollowHandler& handler);
 

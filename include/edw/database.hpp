@@ -84,6 +84,10 @@ public:
     /// so a listener reads the whole feed and applies its own rule rather than a filter function.
     [[nodiscard]] virtual bool is_local() const { return false; }
 
+    /// The server's `GET /` answer (`{"couchdb": "Welcome", "version": "3.4.3", ...}`), which says
+    /// what the server is; an empty object for a store in this process.
+    virtual nlohmann::json server_welcome() { return nlohmann::json::object(); }
+
     /// `GET /db`: doc_count, update_seq, ... Throws HttpError (404) when the database is missing.
     virtual nlohmann::json info() = 0;
     /// Creates the database; returns false when it already existed.

@@ -26,6 +26,9 @@ void configure_log(const LogSettings& settings);
 /// URLs inside the message are masked, so a careless caller cannot leak a password. Thread-safe.
 void log(LogLevel level, std::string_view message);
 
+/// Whether lines of `level` are kept: lets a caller skip building a costly debug line.
+[[nodiscard]] bool log_enabled(LogLevel level) noexcept;
+
 inline void log_debug(std::string_view message)
 {
     log(LogLevel::debug, message);

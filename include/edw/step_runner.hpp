@@ -4,6 +4,7 @@
 #include <edw/database.hpp>
 #include <edw/duration_histogram.hpp>
 #include <edw/failure_log.hpp>
+#include <edw/feed_filter.hpp>
 #include <edw/seq.hpp>
 #include <edw/shard.hpp>
 #include <edw/step.hpp>
@@ -31,6 +32,9 @@ struct RunnerOptions {
     std::string design = "process"; ///< Design doc holding the view and the filter.
     std::string view = "lastproc";
     std::string filter = "with_process";
+    /// How a server sends only this step's changes (a step chosen by its `process` position).
+    /// The embedded store always reads its whole feed and applies the runner's rule.
+    FeedFilter feed_filter = FeedFilter::automatic;
     int jobs = 1; ///< Callbacks running at once.
     StartFrom start = StartFrom::checkpoint;
     Seq since;                       ///< With StartFrom::seq.

@@ -1,0 +1,96 @@
+// FeedFilter: parsing, the choice from a server's welcome, and the selector of a step position.
+#include <edw/error.hpp>
+#include <edw/feed_filter.hpp>
+
+#include <cstdlib>
+
+namespace edw {
+namespace {
+
+// Process arrays up to this length are matched exactly by the selector. EDELWEISS docs have
+// two or three entries; reprocessing adds more, rarely this many.
+constexpr int exact_process_length = 8;
+
+} // namespace
+
+FeedFilter parse_feed_filter(std::string_view text)
+{
+    for (const auto filter :
+         {FeedFilter::automatic, FeedFilter::design, FeedFilter::selector, FeedFilter::all}) {
+        if (text == feed_filter_name(filter)) {
+            return filter;
+        }
+    }
+    throw ConfigError("unknown feed filter '" + std::string(text) +
+                      "' (expected auto, design, selector or all)");
+}
+
+std::string_view feed_filter_name(FeedFilter filter) noexcept
+{
+    switch (filter) {
+    case FeedFilter::automatic:
+        return "auto";
+    case FeedFilter::design:
+        return "design";
+    case FeedFilter::selector:
+        return "selector";
+    case FeedFilter::all:
+        return "all";
+    }
+    return "auto";
+}
+
+FeedFilter choose_feed_filter(const nlohmann::json& welcome)
+{
+    if (!welcome.is_object() || welcome.value("couchdb", "") != "Welcome") {
+        return FeedFilter::design;
+    }
+    const auto version = welcome.value("version", "");
+    // "2.1.1", "3.4.3": only the major number matters; a version we cannot read is not trusted.
+    char* end = nullptr;
+    const long major = std::strtol(version.c_str(), &end, 10);
+    return end != version.c_str() && major >= 2 ? FeedFilter::selector : FeedFilter::design;
+}
+
+std::string describe_server(const nlohmann::json& welcome)
+{
+    if (!welcome.is_object()) {
+        return "a server with no welcome";
+    }
+    std::string name = "an unnamed server";
+    for (const auto& [key, value] : welcome.items()) {
+        if (value == "Welcome") {
+            name = key; // "couchdb", "express-pouchdb"
+        }
+    }
+    if (welcome.contains("version") && welcome["version"].is_string()) {
+        name += " " + welcome["version"].get<std::string>();
+    }
+    const auto vendor = welcome.find("vendor");
+    if (vendor != welcome.end() && vendor->is_object() && vendor->contains("name") &&
+        (*vendor)["name"].is_string()) {
+        name += " (" + (*vendor)["name"].get<std::string>() + ")";
+    }
+    return name;
+}
+
+nlohmann::json waiting_selector(const StepPosition& position)
+{
+    nlohmann::json selector = {{"status", "good"}, {"conditions", {{"$exists", true}}}};
+    if (position.is_new_document()) {
+        selector["process"] = {{"$size", 0}};
+        return selector;
+    }
+    const std::string& step = position.step();
+    nlohmann::json any_of = nlohmann::json::array();
+    for (int length = 1; length <= exact_process_length; ++length) {
+        any_of.push_back({{"process", {{"$size", length}}},
+                          {"process." + std::to_string(length - 1) + ".name", step}});
+    }
+    any_of.push_back({{"process." + std::to_string(exact_process_length), {{"$exists", true}}},
+                      {"process", {{"$elemMatch", {{"name", step}}}}}});
+    selector["$or"] = std::move(any_of);
+    return selector;
+}
+
+} // namespace edw
