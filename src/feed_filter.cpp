@@ -59,8 +59,9 @@ std::string describe_server(const nlohmann::json& welcome)
     }
     std::string name = "an unnamed server";
     for (const auto& [key, value] : welcome.items()) {
-        if (value == "Welcome") {
-            name = key; // "couchdb", "express-pouchdb"
+        // CouchDB says "couchdb": "Welcome", pouchdb-server "express-pouchdb": "Welcome!".
+        if (value.is_string() && value.get<std::string>().rfind("Welcome", 0) == 0) {
+            name = key;
         }
     }
     if (welcome.contains("version") && welcome["version"].is_string()) {

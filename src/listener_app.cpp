@@ -39,6 +39,7 @@ struct ListenerCommandLine {
     std::string log_level = "info";
     std::string lock_dir;
     std::size_t batch_size = 200;
+    std::string feed_filter = "auto";
     std::string shard;
     int max_attempts = 5;
     double retry_delay = 10;
@@ -191,6 +192,13 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     app.add_option("--batch-size", options.batch_size, "Most docs written in one request")
         ->check(CLI::Range(1, 10000))
         ->capture_default_str();
+    app.add_option("--feed-filter", options.feed_filter,
+                   "Which changes a server sends: 'auto' (from what the server says it is: a "
+                   "_selector on CouchDB 2+ and Cloudant, the design doc's filter elsewhere), "
+                   "'design' (the design doc's filter function, e.g. one made stricter), "
+                   "'selector', or 'all' (every change; this listener picks)")
+        ->check(CLI::IsMember({"auto", "design", "selector", "all"}))
+        ->capture_default_str();
     app.add_flag("--daemon", options.daemon, "Detach from the terminal (needs --log-file)");
     app.add_option("--pidfile", options.pidfile, "Write the process id to this file");
     app.add_option("--log-file", options.log_file, "Append log lines here (default stderr)");
@@ -276,6 +284,7 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         runner.jobs = options.jobs;
         runner.start = parse_start(options.since, runner.since);
         runner.batch_size = options.batch_size;
+        runner.feed_filter = parse_feed_filter(options.feed_filter);
         runner.heartbeat = settings.heartbeat;
 
         LogSettings log_settings;

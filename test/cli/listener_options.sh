@@ -24,6 +24,22 @@ kill -TERM $from_now
 wait $from_now && ok "stopped with status 0 on SIGTERM" || fail "--since now listener failed"
 grep -q "no catch-up" now.log && ok "--since now logged that it skips the catch-up" || fail "log: $(cat now.log)"
 
+# The feed filter follows what the server says it is: a _selector on CouchDB, the design doc's
+# filter on pouchdb-server (which a _selector crashes); --feed-filter overrides it.
+if [ "${EDW_TEST_SERVER:-}" = couchdb ]; then expected="selector (the server is couchdb 3"; else
+    expected="design (the server is express-pouchdb"; fi
+grep -q "feed filter: $expected" now.log && ok "feed filter chosen from GET /: $expected" ||
+    fail "feed filter: $(grep "feed filter" now.log)"
+expect_status 2 "$listen_newfiles" --feed-filter mango --lock-dir "$work"
+expect_output "feed-filter"
+"$listen_newfiles" --since now --name asked --feed-filter all --lock-dir "$work" --log-file asked.log &
+asked=$!
+for _ in $(seq 1 100); do grep -q "feed filter" asked.log 2>/dev/null && break; sleep 0.1; done
+kill -TERM $asked
+wait $asked || fail "the --feed-filter all listener failed"
+grep -q "feed filter: all (as asked)" asked.log && ok "--feed-filter all is used as asked" ||
+    fail "log: $(cat asked.log)"
+
 # --daemon: detaches, writes its pid, logs to the file, and stops on SIGTERM removing the pid file.
 expect_status 0 "$listen_newfiles" --daemon --pidfile "$work/newfiles.pid" --log-file daemon.log \
     --lock-dir "$work"
