@@ -362,6 +362,9 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
     const std::string current = exists ? read.text(0) : std::string();
     const bool tombstone = exists && read.integer(1) != 0;
     read.reset();
+    if (local) {
+        return write_local(result, given_rev, deleting, exists, text);
+    }
     // A stale rev, or a new doc over a live one, is a conflict. Over a tombstone a doc may be
     // written without a rev; the new rev then follows the tombstone's.
     const bool matches =
@@ -372,18 +375,6 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
         return result;
     }
     result.rev = next_rev(current, text, deleting);
-    if (local) {
-        if (deleting) {
-            connection.statement("DELETE FROM local_docs WHERE id = ?").bind(1, result.id).run();
-        } else {
-            connection.statement("INSERT OR REPLACE INTO local_docs VALUES (?, ?, ?)")
-                .bind(1, result.id)
-                .bind(2, result.rev)
-                .bind(3, text)
-                .run();
-        }
-        return result;
-    }
     // Each write takes the next seq; replacing the row keeps one entry per doc in the feed, the
     // latest, as CouchDB's feed does.
     connection
@@ -399,6 +390,34 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
         connection.statement("DELETE FROM view_rows WHERE ddoc = ?").bind(1, result.id).run();
         connection.statement("DELETE FROM view_indexes WHERE ddoc = ?").bind(1, result.id).run();
     }
+    return result;
+}
+
+// A _local doc as CouchDB 3 writes one (couch_db_updater's increment_local_doc_revs): no rev
+// check, the last writer wins, and the new rev is "0-" and the given rev's number plus one.
+BulkResult SqliteDatabase::write_local(BulkResult result, const std::string& given_rev,
+                                       bool deleting, bool exists, const std::string& text)
+{
+    auto& connection = *m_connection;
+    if (deleting) {
+        if (!exists) {
+            result.error = "not_found";
+            result.reason = "missing";
+            return result;
+        }
+        connection.statement("DELETE FROM local_docs WHERE id = ?").bind(1, result.id).run();
+        result.rev = "0-0";
+        return result;
+    }
+    const auto dash = given_rev.find('-');
+    const std::string number = dash == std::string::npos ? given_rev : given_rev.substr(dash + 1);
+    const long long given = std::strtoll(number.c_str(), nullptr, 10);
+    result.rev = "0-" + std::to_string(given > 0 ? given + 1 : 1);
+    connection.statement("INSERT OR REPLACE INTO local_docs VALUES (?, ?, ?)")
+        .bind(1, result.id)
+        .bind(2, result.rev)
+        .bind(3, text)
+        .run();
     return result;
 }
 
@@ -460,6 +479,20 @@ SaveResult SqliteDatabase::save(const nlohmann::json& doc)
 
 SaveResult SqliteDatabase::remove(std::string_view id, std::string_view rev)
 {
+    // As CouchDB's DELETE does, the doc is looked up first: a deleted one is not found
+    // ("deleted"), whatever rev is given. _bulk_docs with _deleted still answers a conflict.
+    if (id.substr(0, 7) != "_local/") {
+        const std::lock_guard lock(m_mutex);
+        auto& read = open_existing().statement("SELECT deleted FROM docs WHERE id = ?");
+        read.bind(1, std::string(id));
+        const bool tombstone = read.step() && read.integer(0) != 0;
+        read.reset();
+        if (tombstone) {
+            throw HttpError("cannot delete doc " + std::string(id) + " of " + describe() +
+                                ": not_found: deleted",
+                            404, "not_found", "deleted");
+        }
+    }
     return save({{"_id", id}, {"_rev", rev}, {"_deleted", true}});
 }
 

@@ -62,6 +62,8 @@ private:
 
     SqliteConnection& open_existing();
     BulkResult write_one(const nlohmann::json& doc, bool local);
+    BulkResult write_local(BulkResult result, const std::string& given_rev, bool deleting,
+                           bool exists, const std::string& text);
 
     std::filesystem::path m_path;
     std::mutex m_mutex; ///< One connection, used by one thread at a time.

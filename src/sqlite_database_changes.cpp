@@ -281,9 +281,12 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
                 for (std::size_t i = 0; i < rows.size(); ++i) {
                     passes[i] = outcomes[i].passed;
                     if (!outcomes[i].error.empty()) {
-                        // As CouchDB does: the doc is left out of this feed, which goes on.
-                        log_warning("filter " + *query.filter + " threw on doc " + rows[i].id +
-                                    ", which is left out of the feed: " + outcomes[i].error);
+                        // As CouchDB 3 does, the request fails (500), and so will every request
+                        // that reaches this doc until the filter or the doc is fixed. CouchDB
+                        // says only {"error":"Error","reason":"{[]}"}; this names both.
+                        throw HttpError(action + ": filter " + *query.filter + " threw on doc " +
+                                            rows[i].id + ": " + outcomes[i].error,
+                                        500, "Error", outcomes[i].error);
                     }
                 }
             }

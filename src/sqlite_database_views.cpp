@@ -65,7 +65,7 @@ void SqliteDatabase::check_design(const nlohmann::json& doc)
         } catch (const JsonError& error) {
             // CouchDB's own token for this refusal.
             throw bad_request("cannot save " + id + " to " + describe(), "compilation_error",
-                              where + " does not compile: " + error.what());
+                              where + " failed: " + error.what());
         }
     };
     if (doc.contains("views")) {
@@ -76,7 +76,8 @@ void SqliteDatabase::check_design(const nlohmann::json& doc)
             if (!view.is_object() || !view.contains("map")) {
                 throw invalid("views." + name + " has no map function");
             }
-            compile(view["map"], "views." + name + ".map");
+            // CouchDB's words for it, which name the view.
+            compile(view["map"], "Compilation of the map function in the '" + name + "' view");
             if (view.contains("reduce")) {
                 if (!view["reduce"].is_string() ||
                     !parse_builtin_reduce(view["reduce"].get<std::string>())) {
@@ -92,14 +93,14 @@ void SqliteDatabase::check_design(const nlohmann::json& doc)
             continue;
         }
         if (std::string(section) == "validate_doc_update") {
-            compile(doc[section], section);
+            compile(doc[section], "Compilation of validate_doc_update");
             continue;
         }
         if (!doc[section].is_object()) {
             throw invalid(std::string(section) + " must be an object");
         }
         for (const auto& [name, source] : doc[section].items()) {
-            compile(source, std::string(section) + "." + name);
+            compile(source, "Compilation of the filter function " + name);
         }
     }
 }

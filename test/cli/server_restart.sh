@@ -1,13 +1,39 @@
 # The database server restarts in the middle of a run: both listeners ride it out (requests
 # retried, feeds reopened from their last seq) and finish, with every doc through each step once.
-# Runs its own pouchdb-server on another port, so the shared test server is not disturbed.
+# Runs its own server on another port, so the shared test server is not disturbed: a
+# pouchdb-server, or under test/couchdb/with-couchdb a CouchDB node (EDW_TEST_COUCHDB_START).
 . "$(dirname "$0")/lib.sh"
 
 port=${EDW_RESTART_PORT:-15989}
 docs=1500
 server_state="$work/server"
-"$EDW_SOURCE_DIR/test/server/start" $port "$server_state" >/dev/null || { fail "cannot start the server"; finish; }
-trap '"$EDW_SOURCE_DIR/test/server/stop" "$server_state"; kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+if [ "${EDW_TEST_SERVER:-}" = couchdb ]; then
+    if [ -z "${EDW_TEST_COUCHDB_START:-}" ]; then
+        echo "skipped: EDW_TEST_COUCHDB_START (the script that starts a CouchDB node) is not set"
+        exit 77
+    fi
+    start_server() {
+        COUCHDB_PORT=$port COUCHDB_DATA=$server_state COUCHDB_USER=$EDW_TEST_USER \
+            COUCHDB_PASSWORD=$EDW_TEST_PASSWORD "$EDW_TEST_COUCHDB_START" >/dev/null
+    }
+    stop_server() {
+        local pid
+        pid=$(cat "$server_state/couchdb.pid" 2>/dev/null) || return 0
+        # The release's script runs the Erlang VM as its child: end the whole group of it.
+        pkill -TERM -P "$pid" 2>/dev/null || true
+        kill -TERM "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null || curl -s -o /dev/null "http://127.0.0.1:$port/"; do
+            sleep 0.1
+        done
+    }
+    restart_server() { start_server; }
+else
+    start_server() { "$EDW_SOURCE_DIR/test/server/start" $port "$server_state" >/dev/null; }
+    stop_server() { "$EDW_SOURCE_DIR/test/server/stop" "$server_state"; }
+    restart_server() { "$EDW_SOURCE_DIR/test/server/start" $port "$server_state" --keep >/dev/null; }
+fi
+start_server || { fail "cannot start the server"; finish; }
+trap 'stop_server; kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 cat >edw.ini <<INI
 [database]
 url = http://127.0.0.1:$port
@@ -33,11 +59,11 @@ for _ in $(seq 1 200); do
     sleep 0.05
 done
 before=$(grep -o "recorded signal_processing on [0-9]*" analysis1.log | awk '{s += $4} END {print s + 0}')
-"$EDW_SOURCE_DIR/test/server/stop" "$server_state"
+stop_server
 [ "${before:-0}" -lt $docs ] && ok "server stopped mid-run, with ${before:-0} of $docs docs done" ||
     fail "the run was over before the server stopped"
 sleep 3
-"$EDW_SOURCE_DIR/test/server/start" $port "$server_state" --keep >/dev/null || fail "cannot restart the server"
+restart_server || fail "cannot restart the server"
 for _ in $(seq 1 300); do
     [ "$(done_count)" = "$docs" ] && break
     sleep 0.3

@@ -27,6 +27,14 @@ edw::Settings test_settings(const std::string& name)
     return settings;
 }
 
+bool server_is_couchdb()
+{
+    static const bool couchdb =
+        edw::open_database(test_settings("_users"))->server_welcome().value("couchdb", "") ==
+        "Welcome";
+    return couchdb;
+}
+
 std::unique_ptr<edw::Database> fresh_database(const std::string& name)
 {
     auto database = edw::open_database(test_settings(name));

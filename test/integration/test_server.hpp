@@ -10,6 +10,9 @@
 /// Settings for database `name` on the test server (EDW_TEST_URL, default port 15984).
 edw::Settings test_settings(const std::string& name);
 
+/// True when the test server says it is CouchDB (`GET /`), not pouchdb-server: asked once.
+bool server_is_couchdb();
+
 /// A new, empty database `name` on the test server (deleted first if it exists).
 std::unique_ptr<edw::Database> fresh_database(const std::string& name);
 
