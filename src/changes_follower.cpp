@@ -16,11 +16,12 @@ using Clock = std::chrono::steady_clock;
 class FeedWatch final : public ChangesHandler {
 public:
     FeedWatch(FollowHandler& handler, Seq& position, std::stop_token stop,
-              std::chrono::milliseconds silence_limit)
+              std::chrono::milliseconds silence_limit, std::chrono::milliseconds refresh_after)
         : m_handler(handler)
         , m_position(position)
         , m_stop(std::move(stop))
         , m_silence_limit(silence_limit)
+        , m_refresh_after(refresh_after)
     {}
 
     void on_change(Change&& change) override
@@ -30,6 +31,7 @@ public:
         m_handler.on_change(std::move(change));
         m_position = seq;
         ++m_rows;
+        m_last_row = Clock::now();
     }
 
     void on_activity() override { m_last_byte = Clock::now(); }
@@ -39,14 +41,21 @@ public:
         if (m_stop.stop_requested()) {
             return false;
         }
-        if (Clock::now() - m_last_byte > m_silence_limit) {
+        const auto now = Clock::now();
+        if (now - m_last_byte > m_silence_limit) {
             m_silent = true;
+            return false;
+        }
+        if (m_refresh_after.count() > 0 && now - m_last_row > m_refresh_after) {
+            m_refresh = true;
             return false;
         }
         return true;
     }
 
     [[nodiscard]] bool went_silent() const noexcept { return m_silent; }
+    /// No row for refresh_after: ended by us so that a longpoll can tell where the feed stands.
+    [[nodiscard]] bool wants_refresh() const noexcept { return m_refresh; }
     [[nodiscard]] long rows() const noexcept { return m_rows; }
 
 private:
@@ -54,8 +63,11 @@ private:
     Seq& m_position;
     std::stop_token m_stop;
     std::chrono::milliseconds m_silence_limit;
+    std::chrono::milliseconds m_refresh_after;
     Clock::time_point m_last_byte = Clock::now();
+    Clock::time_point m_last_row = Clock::now();
     bool m_silent = false;
+    bool m_refresh = false;
     long m_rows = 0;
 };
 
@@ -142,12 +154,14 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
             query.include_docs = false;
             query.limit = 1;
         }
-        if (m_options.feed == Feed::continuous) {
+        if (query.feed == Feed::continuous) {
             query.heartbeat = m_options.heartbeat;
         } else {
             query.timeout = m_options.heartbeat;
         }
-        FeedWatch watch(handler, m_position, stop, m_options.silence_limit);
+        FeedWatch watch(handler, m_position, stop, m_options.silence_limit,
+                        query.feed == Feed::continuous ? m_options.refresh_after
+                                                       : std::chrono::milliseconds(0));
         std::string trouble;
         try {
             const auto end = m_database.changes(query, watch);
@@ -160,10 +174,17 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
                 backoff.reset();
                 continue;
             }
+            if (watch.wants_refresh()) {
+                // A normal request answers at once with a last_seq (a longpoll would not:
+                // CouchDB keeps one open while writes come that its filter does not pass).
+                catch_up_once(handler);
+                backoff.reset();
+                continue;
+            }
             if (!watch.went_silent()) {
                 return; // stop requested
             }
-            if (m_options.feed == Feed::longpoll) {
+            if (query.feed == Feed::longpoll) {
                 // Some servers keep a filtered longpoll open past its timeout while no row
                 // passes the filter. Ask where the feed stands instead, which also moves us on.
                 catch_up_once(handler);

@@ -35,6 +35,12 @@ struct FollowOptions {
     /// A connection with no byte for this long is taken as dead (heartbeats included). Zero:
     /// 1.25 × heartbeat plus a second, as CouchDB clients commonly do.
     std::chrono::milliseconds silence_limit{0};
+    /// With `continuous`: when no row has come for this long, end the request and ask once with
+    /// a normal feed request, whose answer ends with a last_seq even when the filter let nothing
+    /// through. A continuous feed has no last_seq until it ends, and CouchDB does not end one
+    /// while the database is busy, so without this a checkpoint could stay behind for as long as
+    /// the filter passes nothing. Zero: never.
+    std::chrono::milliseconds refresh_after{0};
     Backoff::Options reconnect_backoff{std::chrono::milliseconds(200),
                                        std::chrono::milliseconds(30000)};
 };

@@ -46,7 +46,7 @@ write_embedded_config edw-cli-design
 expect_status 0 "$edw" db create
 printf 'function (doc) {\n  emit(doc._id, doc.x +* 2);\n}\n' >process/views/status/map.js
 expect_status 65 "$edw" design push process
-expect_output "compilation_error: views.status.map does not compile: SyntaxError"
+expect_output "compilation_error: Compilation of the map function in the 'status' view failed: SyntaxError"
 expect_status 1 "$edw" doc get _design/process
 expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
 expect_output "created _design/process (rev 1-"

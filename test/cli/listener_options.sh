@@ -37,7 +37,7 @@ asked=$!
 for _ in $(seq 1 100); do grep -q "feed filter" asked.log 2>/dev/null && break; sleep 0.1; done
 kill -TERM $asked
 wait $asked || fail "the --feed-filter all listener failed"
-grep -q "feed filter: all (as asked)" asked.log && ok "--feed-filter all is used as asked" ||
+grep -q "feed filter: all (as asked" asked.log && ok "--feed-filter all is used as asked" ||
     fail "log: $(cat asked.log)"
 
 # --daemon: detaches, writes its pid, logs to the file, and stops on SIGTERM removing the pid file.

@@ -128,6 +128,34 @@ TEST_CASE("a silent connection (no heartbeat) is given up and made again")
     CHECK(follower.reconnects() >= 2);
 }
 
+TEST_CASE("a continuous feed that passes nothing still moves on, told by a normal request")
+{
+    // While writes keep coming, CouchDB never ends a continuous feed, and one whose filter lets
+    // nothing through has no seq to give (nor does a longpoll end): after refresh_after without a
+    // row the follower asks with a normal request, whose answer ends with a last_seq.
+    auto db = fresh_database("edw-it-refresh");
+    push_process_design(*db);
+    Collector collector;
+    edw::FollowOptions options;
+    options.feed = edw::Feed::continuous;
+    options.filter = "process/with_process";
+    options.filter_parameters = {{"last", "no_such_step"}};
+    options.heartbeat = std::chrono::milliseconds(400);
+    options.refresh_after = std::chrono::milliseconds(300);
+    edw::ChangesFollower follower(*db, options);
+    std::jthread thread([&](std::stop_token stop) { follower.follow(stop, collector); });
+    for (int i = 0; i < 40; ++i) {
+        db->save(new_metadata_doc("ma22a000_" + std::to_string(100 + i)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    thread.request_stop();
+    thread.join();
+    CHECK(collector.ids.empty());
+    CHECK(collector.ends >= 1);
+    CHECK(follower.position().json() != "0");
+    CHECK(follower.reconnects() == 0); // a refresh is not a failure
+}
+
 TEST_CASE("a deleted database ends the follower with a not-found error")
 {
     auto db = fresh_database("edw-it-gone");
