@@ -199,6 +199,12 @@ private:
         query.reduce = false;
         query.include_docs = true;
         query.limit = m_options.catch_up_page;
+        // The first page brings the index up to date (past the seq the feed will start from);
+        // the later ones read it as it then was, from the same shard copies. Otherwise each
+        // page waits while the server maps the docs this step has just written, in JavaScript:
+        // 250-480 ms a page of 500 on CouchDB 3.4, against 100 ms. A doc that has moved on since
+        // is still listed then, with its doc as it is now, and dispatch leaves it.
+        query.stable = true;
         long seen = 0;
         std::optional<std::string> last_id;
         Progress progress("catch-up " + m_step.name, waiting_count(query), "docs");
@@ -223,6 +229,7 @@ private:
             query.startkey = page.rows.back().key;
             query.startkey_docid = page.rows.back().id;
             last_id = page.rows.back().id;
+            query.update = false;
         }
         progress.finish();
         m_counts.caught_up += seen;

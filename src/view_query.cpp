@@ -52,6 +52,12 @@ std::string ViewQuery::to_query_string() const
     if (update_seq) {
         append_query_parameter(query, "update_seq", "true");
     }
+    if (!update) {
+        append_query_parameter(query, "update", "false");
+    }
+    if (stable) {
+        append_query_parameter(query, "stable", "true");
+    }
     return query;
 }
 

@@ -28,6 +28,11 @@ struct ViewQuery {
     bool group = false;
     std::optional<int> group_level;
     bool update_seq = false;
+    /// false: answer from the index as it is, without bringing it up to date first (`update`).
+    /// A store in this process may still answer from a fresher index.
+    bool update = true;
+    /// Answer from the same shard copies every time (`stable`), on a cluster.
+    bool stable = false;
 
     /// The query string, starting with '?' (or empty), without `keys`.
     [[nodiscard]] std::string to_query_string() const;

@@ -37,9 +37,11 @@ TEST_CASE("every option has its CouchDB name")
     query.reduce = true;
     query.group = true;
     query.group_level = 1;
+    query.update = false;
+    query.stable = true;
     CHECK(query.to_query_string() ==
           "?startkey_docid=a%20b&endkey_docid=z&inclusive_end=false&descending=true&skip=2"
-          "&reduce=true&group=true&group_level=1");
+          "&reduce=true&group=true&group_level=1&update=false&stable=true");
     CHECK(edw::ViewQuery{}.to_query_string().empty());
 }
 
