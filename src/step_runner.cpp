@@ -199,23 +199,44 @@ private:
         query.reduce = false;
         query.include_docs = true;
         query.limit = m_options.catch_up_page;
-        // The first page brings the index up to date (past the seq the feed will start from);
-        // the later ones read it as it then was, from the same shard copies. Otherwise each
-        // page waits while the server maps the docs this step has just written, in JavaScript:
-        // 250-480 ms a page of 500 on CouchDB 3.4, against 100 ms. A doc that has moved on since
-        // is still listed then, with its doc as it is now, and dispatch leaves it.
         query.stable = true;
+        Progress progress("catch-up " + m_step.name, waiting_count(query), "docs");
+        // The first page brings the index up to date (past the seq the feed will start from);
+        // the later ones read it as it then was, from the same shard copies. Otherwise each page
+        // waits while the server maps the docs this step has just written, in JavaScript:
+        // 250-480 ms a page of 500 on CouchDB 3.4, against 100 ms. A doc that has moved on
+        // since is still listed then, with its doc as it is now, and dispatch leaves it.
+        bool read_stale = false;
+        long seen = catch_up_pass(query, true, progress, read_stale);
+        if (read_stale && !m_stop.stop_requested()) {
+            // An index read without updating may have lost what it had not yet saved (a
+            // server restarted meanwhile), so the range is read once more, brought up to date:
+            // one update for the whole catch-up instead of one a page. Docs handed out and
+            // written have left it; those still in flight are left by dispatch.
+            bool again = false;
+            seen += catch_up_pass(query, false, progress, again);
+        }
+        progress.finish();
+        m_counts.caught_up += seen;
+        log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);
+    }
+
+    // Pages through the view range of `query` into the queue; returns the docs handed out.
+    long catch_up_pass(ViewQuery query, bool stale_after_first, Progress& progress,
+                       bool& read_stale)
+    {
         long seen = 0;
         std::optional<std::string> last_id;
-        Progress progress("catch-up " + m_step.name, waiting_count(query), "docs");
         while (!m_stop.stop_requested()) {
             const auto page = query_view(query);
+            read_stale = read_stale || !query.update;
             for (const auto& row : page.rows) {
                 if (row.id == last_id) {
                     continue; // the row the page started from, handed out with the page before
                 }
-                if (row.doc && row.doc->is_object()) {
-                    dispatch(*row.doc, std::nullopt);
+                // Counted when taken in hand: a stale page lists docs done since, and the second
+                // pass those still being worked on.
+                if (row.doc && row.doc->is_object() && dispatch(*row.doc, std::nullopt)) {
                     ++seen;
                     progress.advance(1);
                 }
@@ -229,11 +250,9 @@ private:
             query.startkey = page.rows.back().key;
             query.startkey_docid = page.rows.back().id;
             last_id = page.rows.back().id;
-            query.update = false;
+            query.update = !stale_after_first;
         }
-        progress.finish();
-        m_counts.caught_up += seen;
-        log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);
+        return seen;
     }
 
     // How many docs the catch-up's range holds, for its progress: the view's reduce (lastproc
@@ -421,7 +440,8 @@ private:
         return std::nullopt;
     }
 
-    void dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
+    // Returns whether the doc was taken in hand (queued, or set aside for its retry time).
+    bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
     {
         const std::string id = doc_id(doc);
         const bool waiting = m_selection.selects(doc) && m_options.shard.owns(id);
@@ -442,7 +462,7 @@ private:
             if (ticket) {
                 m_tracker.finish(*ticket);
             }
-            return;
+            return false;
         }
         // A doc whose last attempt failed waits for its retry time, also across restarts: the
         // time is on the doc. A doc another worker has claimed is looked at again when the claim
@@ -455,15 +475,17 @@ private:
         if (at) {
             m_retries->schedule(id, parse_iso8601(*at).value_or(RetrySchedule::Clock::now()));
             set_aside(id, ticket);
-            return;
+            return true;
         }
         if (m_step.dependencies && !dependencies_ready(doc)) {
             set_aside(id, ticket); // a change to what it waits on brings it back
-            return;
+            return true;
         }
         if (!m_work.push(Work{std::move(doc), ticket})) {
             release(id, ticket, false); // shutting down: leave it for the next start
+            return false;
         }
+        return true;
     }
 
     // A waiting doc that is not to run now: the feed may pass it, something else brings it back.
