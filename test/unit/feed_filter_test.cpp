@@ -59,7 +59,7 @@ TEST_CASE("CouchDB 3.4 gets the selector, pouchdb-server the design doc's filter
     CHECK(edw::describe_server(pouchdb).rfind("express-pouchdb 4.2.0", 0) == 0);
 }
 
-TEST_CASE("Cloudant and CouchDB 2 get the selector; CouchDB 1 and unreadable welcomes do not")
+TEST_CASE("Cloudant and CouchDB 2 get the selector, but not CouchDB 1 or an unreadable welcome")
 {
     const auto cloudant = nlohmann::json::parse(
         R"({"couchdb":"Welcome","version":"2.1.1","vendor":{"name":"IBM Cloudant","version":"8162"},
