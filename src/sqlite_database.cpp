@@ -354,6 +354,15 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
         }
     }
     const std::string text = stored_body(doc);
+    // CouchDB 3's max_document_size (8,000,000 bytes by default): the whole request is refused
+    // with 413, none of its docs written (the caller's transaction is rolled back).
+    constexpr std::size_t max_document_size = 8'000'000;
+    if (text.size() > max_document_size) {
+        throw HttpError("cannot save doc " + result.id + " to " + describe() +
+                            ": document_too_large: it is " + std::to_string(text.size()) +
+                            " bytes, more than " + std::to_string(max_document_size),
+                        413, "document_too_large", result.id);
+    }
 
     auto& read = connection.statement(local ? "SELECT rev, 0 FROM local_docs WHERE id = ?"
                                             : "SELECT rev, deleted FROM docs WHERE id = ?");

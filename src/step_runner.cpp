@@ -820,6 +820,32 @@ private:
         }
     }
 
+    // CouchDB refuses a whole _bulk_docs (413) when one doc is over its max_document_size, as a
+    // step's result can make one. Then the docs go one by one, and the one too large is that
+    // doc's failure alone: it stays at its step, and the listener goes on.
+    std::vector<BulkResult> save_each_if_too_large(const std::vector<nlohmann::json>& docs)
+    {
+        try {
+            return bulk_save_patiently(docs);
+        } catch (const HttpError& error) {
+            if (error.status() != 413) {
+                throw;
+            }
+            if (docs.size() == 1) {
+                return {BulkResult{.id = doc_id(docs[0]),
+                                   .rev = {},
+                                   .error = error.error().empty() ? "too_large" : error.error(),
+                                   .reason = "the doc with this step's result is larger than "
+                                             "the server takes (HTTP 413)"}};
+            }
+        }
+        std::vector<BulkResult> results;
+        for (const auto& doc : docs) {
+            results.push_back(save_each_if_too_large({doc}).front());
+        }
+        return results;
+    }
+
     // The server may be down for a while (a restart, a network cut): keep the batch and try
     // again, until a shutdown, when the batch is left unrecorded for the next start to redo.
     std::vector<BulkResult> bulk_save_patiently(const std::vector<nlohmann::json>& docs)
@@ -874,7 +900,7 @@ private:
             return;
         }
         const long recorded_before = m_counts.recorded;
-        const auto results = bulk_save_patiently(docs);
+        const auto results = save_each_if_too_large(docs);
         for (std::size_t i = 0; i < results.size(); ++i) {
             Outcome& outcome = *writing[i];
             const auto& result = results[i];

@@ -46,7 +46,9 @@ const Backend backends[2] = {
                                 "CouchDB 3 takes any write and counts 0-1, 0-2, ...",
      .no_not_found_on_deleting_deleted =
          "pouchdb-server 4.2.0 answers DELETE of a deleted doc with 409, CouchDB 3 with 404 "
-         "deleted"},
+         "deleted",
+     .no_max_document_size = "pouchdb-server 4.2.0 takes docs of any size, CouchDB 3 refuses "
+                             "those over 8,000,000 bytes (413)"},
     {.name = "embedded",
      .make = embedded,
      .no_last_seq_after_limit = nullptr,
@@ -56,7 +58,8 @@ const Backend backends[2] = {
      .no_unicode_collation = nullptr,
      .no_missing_filter_error = nullptr,
      .no_unchecked_local_revs = nullptr,
-     .no_not_found_on_deleting_deleted = nullptr}};
+     .no_not_found_on_deleting_deleted = nullptr,
+     .no_max_document_size = nullptr}};
 
 bool skipped(const Backend& backend, const char* reason)
 {

@@ -23,6 +23,7 @@ struct Backend {
     const char* no_missing_filter_error;
     const char* no_unchecked_local_revs;
     const char* no_not_found_on_deleting_deleted;
+    const char* no_max_document_size;
 };
 
 extern const Backend backends[2];

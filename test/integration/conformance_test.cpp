@@ -146,6 +146,30 @@ TEST_CASE("_local docs take any write, count their revs 0-N, and stay out of the
     }
 }
 
+TEST_CASE("a doc over 8,000,000 bytes is refused with 413, and nothing else of its request")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        if (skipped(backend, backend.no_max_document_size)) {
+            continue;
+        }
+        auto db = backend.make("edw-conf-toolarge");
+        const nlohmann::json big = {{"_id", "big"}, {"notes", std::string(8'100'000, 'n')}};
+        try {
+            (void)db->bulk_save({{{"_id", "small"}}, big});
+            FAIL("a doc over max_document_size was taken");
+        } catch (const edw::HttpError& error) {
+            CHECK(error.status() == 413);
+            CHECK(error.error() == "document_too_large");
+        }
+        CHECK_FALSE(db->get("small").has_value());
+        CHECK_THROWS_AS((void)db->save(big), edw::HttpError);
+        const nlohmann::json fits = {{"_id", "fits"}, {"notes", std::string(7'900'000, 'n')}};
+        CHECK(db->save(fits).status == edw::SaveStatus::ok);
+    }
+}
+
 TEST_CASE("the normal feed gives each doc's latest change once, with since, limit and doc_ids")
 {
     for (const auto& backend : backends) {

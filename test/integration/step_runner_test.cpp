@@ -356,6 +356,41 @@ TEST_CASE(
     CHECK(fixed.runs.size() == doomed); // only the parked docs ran again
 }
 
+TEST_CASE("a result too large for the server fails its doc alone: the batch's others are recorded")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        if (skipped(backend, backend.no_max_document_size)) {
+            continue;
+        }
+        auto db = backend.make("edw-it-toolarge");
+        push_process_design(*db);
+        CountingStep counting;
+        auto step = counting.step();
+        step.run = [inner = step.run](const nlohmann::json& doc) {
+            auto result = inner(doc);
+            if (doc["_id"] == "ma22a000_004") {
+                result["log"] = std::string(8'100'000, 'x'); // over CouchDB's max_document_size
+            }
+            return result;
+        };
+        auto options = fast_options("toolarge");
+        options.jobs = 1;
+        edw::StepRunner runner(*db, step, options);
+        db->bulk_save(docs("ma22a000", 0, 10)); // one batch when the runner catches up
+        std::jthread thread([&](std::stop_token stop) { runner.run(stop); });
+        CHECK(wait_for_step(*db, "move_to_sps", 9));
+        db->bulk_save(docs("ma22a001", 0, 5)); // and it goes on
+        CHECK(wait_for_step(*db, "move_to_sps", 14));
+        thread.request_stop();
+        thread.join();
+        CHECK((*db->get("ma22a000_004"))["process"].empty());
+        CHECK(runner.counts().recorded == 14);
+        CHECK(runner.counts().failed == 1);
+    }
+}
+
 TEST_CASE("four workers sharing a step through claims do each of 2,000 docs once, spread over all")
 {
     for (const auto& backend : backends) {
