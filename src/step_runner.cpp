@@ -206,30 +206,34 @@ private:
         // waits while the server maps the docs this step has just written, in JavaScript:
         // 250-480 ms a page of 500 on CouchDB 3.4, against 100 ms. A doc that has moved on
         // since is still listed then, with its doc as it is now, and dispatch leaves it.
-        bool read_stale = false;
-        long seen = catch_up_pass(query, true, progress, read_stale);
-        if (read_stale && !m_stop.stop_requested()) {
+        const auto first = catch_up_pass(query, true, progress);
+        long seen = first.seen;
+        if (first.read_stale && !m_stop.stop_requested()) {
             // An index read without updating may have lost what it had not yet saved (a
             // server restarted meanwhile), so the range is read once more, brought up to date:
             // one update for the whole catch-up instead of one a page. Docs handed out and
             // written have left it; those still in flight are left by dispatch.
-            bool again = false;
-            seen += catch_up_pass(query, false, progress, again);
+            seen += catch_up_pass(query, false, progress).seen;
         }
         progress.finish();
         m_counts.caught_up += seen;
         log_info("catch-up: " + std::to_string(seen) + " docs were waiting at step " + m_step.name);
     }
 
-    // Pages through the view range of `query` into the queue; returns the docs handed out.
-    long catch_up_pass(ViewQuery query, bool stale_after_first, Progress& progress,
-                       bool& read_stale)
+    struct CatchUpPass {
+        long seen = 0;           ///< Docs handed out.
+        bool read_stale = false; ///< A page was read without bringing the index up to date.
+    };
+
+    // Pages through the view range of `query` into the queue, the pages after the first without
+    // updating the index when `stale_after_first`.
+    CatchUpPass catch_up_pass(ViewQuery query, bool stale_after_first, Progress& progress)
     {
-        long seen = 0;
+        CatchUpPass pass;
         std::optional<std::string> last_id;
         while (!m_stop.stop_requested()) {
             const auto page = query_view(query);
-            read_stale = read_stale || !query.update;
+            pass.read_stale = pass.read_stale || !query.update;
             for (const auto& row : page.rows) {
                 if (row.id == last_id) {
                     continue; // the row the page started from, handed out with the page before
@@ -237,7 +241,7 @@ private:
                 // Counted when taken in hand: a stale page lists docs done since, and the second
                 // pass those still being worked on.
                 if (row.doc && row.doc->is_object() && dispatch(*row.doc, std::nullopt)) {
-                    ++seen;
+                    ++pass.seen;
                     progress.advance(1);
                 }
             }
@@ -252,7 +256,7 @@ private:
             last_id = page.rows.back().id;
             query.update = !stale_after_first;
         }
-        return seen;
+        return pass;
     }
 
     // How many docs the catch-up's range holds, for its progress: the view's reduce (lastproc
