@@ -1,28 +1,22 @@
 // ListenerApp: everything a step daemon does besides the step itself.
 #include "edw/listener_app.hpp"
 
+#include <edw/daemon.hpp>
 #include <edw/error.hpp>
 #include <edw/exit_status.hpp>
+#include <edw/listener_lock.hpp>
 #include <edw/listener_metrics.hpp>
 #include <edw/log.hpp>
 #include <edw/open_database.hpp>
 #include <edw/settings.hpp>
 #include <edw/step_runner.hpp>
 #include <edw/stop_signals.hpp>
+#include <edw/url.hpp>
 
 #include <CLI/CLI.hpp>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <thread>
+#include <optional>
 #include <utility>
 
 namespace edw {
@@ -49,113 +43,6 @@ struct ListenerCommandLine {
     int metrics_port = -1; ///< -1: no metrics server.
     std::string metrics_address = "127.0.0.1";
 };
-
-// Closes a file descriptor on every path out.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd = -1)
-        : m_fd(fd)
-    {}
-    ~FileDescriptor()
-    {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    FileDescriptor(FileDescriptor&& other) noexcept
-        : m_fd(std::exchange(other.m_fd, -1))
-    {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(FileDescriptor&&) = delete;
-    [[nodiscard]] int get() const noexcept { return m_fd; }
-
-private:
-    int m_fd;
-};
-
-std::string safe_file_part(std::string text)
-{
-    for (char& c : text) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-            c = '_';
-        }
-    }
-    return text;
-}
-
-// Thrown when another instance holds the lock: its own exit status, so that scripts and systemd
-// can tell "already running" from a failure.
-class AlreadyRunning : public StoreError {
-public:
-    using StoreError::StoreError;
-};
-
-// A lock per database and listener name, held for the life of the process (and released by the
-// kernel when it dies, so a crash never leaves a stale lock behind).
-FileDescriptor take_lock(const std::filesystem::path& directory, const std::string& database,
-                         const std::string& name)
-{
-    std::error_code ignored;
-    std::filesystem::create_directories(directory, ignored);
-    const auto path =
-        directory / ("edw-" + safe_file_part(database) + "-" + safe_file_part(name) + ".lock");
-    FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (fd.get() < 0) {
-        throw StoreError("cannot open lock file " + path.string() + ": " + std::strerror(errno));
-    }
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        throw AlreadyRunning("another listener named " + name + " is already running on database " +
-                             database + " (lock " + path.string() + " is held)");
-    }
-    return fd;
-}
-
-std::filesystem::path default_lock_dir()
-{
-    if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime) {
-        return runtime;
-    }
-    return std::filesystem::temp_directory_path();
-}
-
-void become_daemon()
-{
-    // Fork twice so that the daemon is no session leader and can never get a terminal back.
-    const pid_t first = ::fork();
-    if (first < 0) {
-        throw StoreError(std::string("cannot fork: ") + std::strerror(errno));
-    }
-    if (first > 0) {
-        std::_Exit(0);
-    }
-    ::setsid();
-    const pid_t second = ::fork();
-    if (second < 0) {
-        throw StoreError(std::string("cannot fork: ") + std::strerror(errno));
-    }
-    if (second > 0) {
-        std::_Exit(0);
-    }
-    const int null = ::open("/dev/null", O_RDWR);
-    if (null >= 0) {
-        ::dup2(null, STDIN_FILENO);
-        ::dup2(null, STDOUT_FILENO);
-        ::dup2(null, STDERR_FILENO);
-        if (null > STDERR_FILENO) {
-            ::close(null);
-        }
-    }
-}
-
-void write_pidfile(const std::filesystem::path& path)
-{
-    std::ofstream out(path, std::ios::trunc);
-    out << ::getpid() << '\n';
-    if (!out.flush()) {
-        throw StoreError("cannot write pid file " + path.string());
-    }
-}
 
 StartFrom parse_start(const std::string& since, Seq& seq)
 {
@@ -231,7 +118,8 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         ->check(CLI::Range(0.0, 604800.0))
         ->capture_default_str();
     app.add_option("--lock-dir", options.lock_dir,
-                   "Directory of the lock files (default $XDG_RUNTIME_DIR or /tmp)");
+                   "Directory of the lock files, one per listener name and store (default "
+                   "$XDG_RUNTIME_DIR/edw, /run/edw for root, else /tmp/edw-UID)");
     app.add_option("--metrics-port", options.metrics_port,
                    "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (0: any free port, "
                    "logged; default: none)")
@@ -251,6 +139,7 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         options.name = spec.program;
     }
 
+    std::optional<Daemon> daemon;
     try {
         if (options.daemon && options.log_file.empty()) {
             throw ConfigError("--daemon needs --log-file: a daemon has no terminal to log to");
@@ -297,14 +186,18 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         const auto pidfile = options.pidfile.empty() ? std::filesystem::path()
                                                      : std::filesystem::absolute(options.pidfile);
 
-        const FileDescriptor lock = take_lock(
-            options.lock_dir.empty() ? default_lock_dir() : std::filesystem::path(options.lock_dir),
-            settings.database, options.name);
+        ListenerLock lock(options.lock_dir.empty() ? default_lock_dir()
+                                                   : std::filesystem::path(options.lock_dir),
+                          store_identity(settings), options.name);
         if (options.daemon) {
-            become_daemon();
+            daemon.emplace(Daemon::detach());
+            lock.record_owner();
         }
         if (!pidfile.empty()) {
             write_pidfile(pidfile);
+        }
+        if (daemon) {
+            daemon->started();
         }
 
         std::stop_source stop;
@@ -356,6 +249,13 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         report_failure(options.name, error);
         return exit_locked;
     } catch (const Error& error) {
+        if (daemon && !daemon->has_reported()) {
+            // The starter is still waiting: it prints the reason and exits with the status.
+            log_error(error.what());
+            daemon->failed(exit_status_for(error),
+                           options.name + ": " + redact_credentials(error.what()));
+            return exit_status_for(error);
+        }
         return report_failure(options.name, error);
     }
 }
