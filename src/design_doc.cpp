@@ -3,6 +3,7 @@
 
 #include <edw/error.hpp>
 #include <edw/javascript_check.hpp>
+#include <edw/javascript_engine.hpp>
 #include <edw/pipeline_status.hpp>
 #include <edw/state_counts.hpp>
 
@@ -13,6 +14,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -112,21 +115,55 @@ bool is_design_id(const nlohmann::json& id)
            id.get_ref<const std::string&>().size() > 8;
 }
 
+// Why ES6 may be the cause, for a function that does not compile and uses ES6 syntax.
+std::string es5_hint(const std::string& source)
+{
+    static const std::regex es6(R"((=>)|`|\b(let|class)\s)");
+    if (!std::regex_search(source, es6)) {
+        return {};
+    }
+    return " (edw expects design doc functions in ES5: `function (doc) {...}` and `var`; no "
+           "arrow functions, `let`, classes or template strings)";
+}
+
+// Compiles functions in edw-js, the embedded store's engine, started once per design doc. A
+// function that does not compile must be refused before it reaches any server: pouchdb-server
+// stores it, and its view then stays empty and its filter passes nothing, without a word.
+class FunctionCompiler {
+public:
+    void compile(std::string_view source, const std::string& file_name)
+    {
+        if (!m_engine) {
+            m_engine.emplace();
+        }
+        const std::string text(source);
+        try {
+            m_engine->compile(text);
+        } catch (const JsonError& error) {
+            throw JsonError(file_name + ": does not compile: " + error.what() + es5_hint(text));
+        }
+    }
+
+private:
+    std::optional<JavaScriptEngine> m_engine;
+};
+
 // Checks one function source; `file_name` leads every message. A reduce may name a built-in.
-void check_function(std::string_view source, const std::string& file_name, bool is_reduce)
+void check_function(std::string_view source, const std::string& file_name, bool is_reduce,
+                    FunctionCompiler& compiler)
 {
     const auto first = source.find_first_not_of(whitespace);
     if (is_reduce && first != std::string_view::npos && source[first] == '_') {
         const std::string name = trim(source);
         if (!is_built_in_reduce(name)) {
             const auto line = 1 + std::count(source.begin(), source.begin() + first, '\n');
-            throw ConfigError(file_name + ":" + std::to_string(line) +
-                              ": unknown built-in reduce '" + name +
-                              "' (expected _count, _sum, _stats or _approx_count_distinct)");
+            throw JsonError(file_name + ":" + std::to_string(line) + ": unknown built-in reduce '" +
+                            name + "' (expected _count, _sum, _stats or _approx_count_distinct)");
         }
         return;
     }
     check_javascript(source, file_name);
+    compiler.compile(source, file_name);
 }
 
 // The name of the folder itself, also for "design-docs/process/" and ".".
@@ -192,13 +229,14 @@ std::vector<std::string> parts_of(const fs::path& relative)
 void check_functions(const nlohmann::json& doc, const fs::path& path)
 {
     const std::string prefix = path.string() + "#";
+    FunctionCompiler compiler;
     const auto check_source = [&](const nlohmann::json& source, const std::string& field,
                                   bool is_reduce) {
         if (!source.is_string()) {
             throw ConfigError("cannot load design doc " + path.string() + ": " + field +
                               " is not a string");
         }
-        check_function(source.get_ref<const std::string&>(), prefix + field, is_reduce);
+        check_function(source.get_ref<const std::string&>(), prefix + field, is_reduce, compiler);
     };
     const auto object_field = [&](std::string_view field) -> const nlohmann::json* {
         const auto found = doc.find(field);
@@ -289,13 +327,14 @@ nlohmann::json build_design_doc(const fs::path& folder)
 
     nlohmann::json doc = {{"_id", id}, {"language", language}};
     bool has_function = false;
+    FunctionCompiler compiler;
     // Stores one function file's trimmed text at `field`, after checking it.
     const auto add = [&](const fs::path& file, const nlohmann::json::json_pointer& field,
                          bool is_reduce) {
         const fs::path full = folder / file;
         const std::string source = read_text(full);
         if (is_javascript) {
-            check_function(source, full.generic_string(), is_reduce);
+            check_function(source, full.generic_string(), is_reduce, compiler);
         }
         doc[field] = trim(source);
         has_function = true;
@@ -363,7 +402,7 @@ nlohmann::json load_design_doc(const fs::path& path)
         // The library's message locates the error; its "[json.exception...] " tag says nothing.
         const std::string_view what = parse_error.what();
         const auto tag_end = what.find("] ");
-        throw ConfigError(
+        throw JsonError(
             failure + "not valid JSON: " +
             std::string(tag_end == std::string_view::npos ? what : what.substr(tag_end + 2)));
     }

@@ -100,7 +100,7 @@ public:
 private:
     [[noreturn]] void fail(int line, const std::string& what) const
     {
-        throw ConfigError(m_file_name + ":" + std::to_string(line) + ": " + what);
+        throw JsonError(m_file_name + ":" + std::to_string(line) + ": " + what);
     }
 
     [[nodiscard]] char at(std::size_t pos) const

@@ -16,19 +16,21 @@ namespace edw {
 ///     _id      (optional text file replacing `_design/<folder name>`; must start with `_design/`)
 ///
 /// Each function is stored as the file's text with surrounding whitespace trimmed, after
-/// check_javascript has accepted it. A reduce.js may instead name a built-in reduce: `_count`,
+/// check_javascript has accepted it and edw-js (the embedded store's engine) has compiled it. A reduce.js may instead name a built-in reduce: `_count`,
 /// `_sum`, `_stats` or `_approx_count_distinct`. Dotfiles, dot-folders and README files are
 /// skipped; any other file is refused, so that a misspelt folder cannot silently drop a function.
 ///
-/// Throws ConfigError: "<file>:<line>: <what>" for a function that does not check, and a message
-/// naming the folder or file when the folder is missing, holds no function at all, or holds a
+/// Throws JsonError (exit 65) for a function that does not check ("<file>:<line>: <what>") or
+/// compile ("<file>: does not compile: SyntaxError: ..."), and ConfigError with a message naming
+/// the folder or file when the folder is missing, holds no function at all, or holds a
 /// file in a place no design doc field comes from.
 [[nodiscard]] nlohmann::json build_design_doc(const std::filesystem::path& folder);
 
 /// Loads a design doc from a folder (see build_design_doc) or from a `.json` file holding the
 /// document itself. The file must hold an object whose `_id` starts with `_design/`; its `_rev`
-/// is dropped, and when its language is JavaScript its functions go through check_javascript.
-/// Throws ConfigError naming the path when it cannot be read or does not hold a design doc.
+/// is dropped, and when its language is JavaScript its functions are checked and compiled as in
+/// a folder. Throws ConfigError naming the path when it cannot be read or does not hold a design
+/// doc, JsonError when it is not valid JSON or a function does not check or compile.
 [[nodiscard]] nlohmann::json load_design_doc(const std::filesystem::path& path);
 
 /// True when `a` and `b` hold the same design doc: every field equal apart from `_rev`. Decides

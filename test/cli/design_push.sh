@@ -17,7 +17,7 @@ expect_status 0 "$edw" design push process
 expect_output "updated _design/process (rev 2-"
 
 printf 'function (doc) {\n  emit(doc._id, 1;\n}\n' >process/views/status/map.js
-expect_status 2 "$edw" design push process
+expect_status 65 "$edw" design push process
 expect_output "views/status/map.js:3: unmatched"
 expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
 expect_output "updated _design/process (rev 3-"
@@ -39,14 +39,28 @@ expect_output "updated _design/process (rev 6-"
 expect_status 2 "$edw" design push no-such-folder
 expect_output "no-such-folder"
 
-# The embedded store compiles a design doc when it is written: JavaScript that the syntax check
-# lets through but the engine cannot compile is refused with the engine's reason, and nothing is
-# stored.
+# Every function is compiled before the push, whatever the server: JavaScript that the syntax
+# check lets through but no engine can compile is refused with the engine's reason and line
+# (pouchdb-server would store it and its view would stay empty without a word).
+printf 'function (doc) {\n  emit(doc._id, doc.x +* 2);\n}\n' >process/views/status/map.js
+expect_status 65 "$edw" design push process
+expect_output "views/status/map.js: does not compile: SyntaxError: parse error (line 2)"
+expect_status 0 "$edw" doc get _design/process
+expect_output '"_rev": "6-'
+printf 'function (doc, req) {\n  return (doc.process || []).some((p) => p.name === req.query.last);\n}\n' \
+    >process/filters/with_process.js
+printf 'function (doc) {\n  emit(doc._id, 1);\n}\n' >process/views/status/map.js
+expect_status 65 "$edw" design push process
+expect_output "filters/with_process.js: does not compile"
+expect_output "edw expects design doc functions in ES5"
+cp "$EDW_SOURCE_DIR/design-docs/process/filters/with_process.js" process/filters/
+
+# The same on the embedded store: nothing is stored.
 write_embedded_config edw-cli-design
 expect_status 0 "$edw" db create
 printf 'function (doc) {\n  emit(doc._id, doc.x +* 2);\n}\n' >process/views/status/map.js
 expect_status 65 "$edw" design push process
-expect_output "compilation_error: Compilation of the map function in the 'status' view failed: SyntaxError"
+expect_output "views/status/map.js: does not compile: SyntaxError"
 expect_status 1 "$edw" doc get _design/process
 expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
 expect_output "created _design/process (rev 1-"

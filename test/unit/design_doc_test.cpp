@@ -68,7 +68,7 @@ TEST_CASE("a function with a syntax error is refused with its file and line")
 {
     CHECK_THROWS_WITH_AS(edw::build_design_doc(fixtures / "syntax-error"),
                          doctest::Contains("syntax-error/views/broken/map.js:3: unmatched ')'"),
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("a .js file in a folder no field comes from is refused by name")
@@ -102,7 +102,7 @@ TEST_CASE("a misspelt built-in reduce is refused")
     CHECK_THROWS_WITH_AS(edw::build_design_doc(fixtures / "bad-reduce"),
                          doctest::Contains("views/counts/reduce.js:1: unknown built-in reduce "
                                            "'_counts'"),
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("a reduce without a map beside it is refused")
@@ -147,7 +147,7 @@ TEST_CASE("a .json file that is not a design doc is refused by path")
                          doctest::Contains("not-design.json: its _id does not start with _design/"),
                          edw::ConfigError);
     CHECK_THROWS_WITH_AS(edw::load_design_doc(fixtures / "truncated.json"),
-                         doctest::Contains("truncated.json: not valid JSON"), edw::ConfigError);
+                         doctest::Contains("truncated.json: not valid JSON"), edw::JsonError);
     CHECK_THROWS_WITH_AS(edw::load_design_doc(fixtures / "missing.json"),
                          doctest::Contains("missing.json: no such file or folder"),
                          edw::ConfigError);
@@ -159,7 +159,7 @@ TEST_CASE("a function in a .json design doc is checked like one in a folder")
 {
     CHECK_THROWS_WITH_AS(edw::load_design_doc(fixtures / "broken-function.json"),
                          doctest::Contains("broken-function.json#views.v.map:2: unmatched ')'"),
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("design docs differing only in _rev have the same content")

@@ -98,51 +98,51 @@ TEST_CASE("CouchDB-style functions pass")
 TEST_CASE("an extra closing bracket is reported on its line")
 {
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  if (doc.a)) {\n  }\n}"),
-                         doctest::Contains("test.js:2: unmatched ')'"), edw::ConfigError);
+                         doctest::Contains("test.js:2: unmatched ')'"), edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n\n  emit(doc._id, [1, 2));\n}"),
                          "test.js:3: unmatched ')' (the innermost open bracket is '[' from line 3)",
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("a closing bracket after the function is unmatched")
 {
     CHECK_THROWS_WITH_AS(check("function (doc) {\n}\n}"), "test.js:3: unmatched '}'",
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("a bracket left open is reported with the line it was opened on")
 {
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  if (doc.a) {\n    emit(doc._id, 1);\n}\n\n"),
-                         "test.js:4: '{' opened on line 1 is never closed", edw::ConfigError);
+                         "test.js:4: '{' opened on line 1 is never closed", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  emit(doc._id,\n"),
-                         "test.js:2: '(' opened on line 2 is never closed", edw::ConfigError);
+                         "test.js:2: '(' opened on line 2 is never closed", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  return `${doc._id\n"),
-                         "test.js:2: '${' opened on line 2 is never closed", edw::ConfigError);
+                         "test.js:2: '${' opened on line 2 is never closed", edw::JsonError);
     // A backtick inside a placeholder starts a template of its own.
     CHECK_THROWS_WITH_AS(check("function (doc) { return `${doc._id`; }"),
-                         "test.js:1: unterminated template string", edw::ConfigError);
+                         "test.js:1: unterminated template string", edw::JsonError);
 }
 
 TEST_CASE("unterminated strings are reported on the line they start")
 {
     CHECK_THROWS_WITH_AS(check("function (doc) {\n\n  var s = \"abc;\n}"),
-                         "test.js:3: unterminated string", edw::ConfigError);
+                         "test.js:3: unterminated string", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  var s = 'abc\\'; }"),
-                         "test.js:2: unterminated string", edw::ConfigError);
+                         "test.js:2: unterminated string", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  var s = 'abc\\"),
-                         "test.js:2: unterminated string", edw::ConfigError);
+                         "test.js:2: unterminated string", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  return `abc\n\n}"),
-                         "test.js:2: unterminated template string", edw::ConfigError);
+                         "test.js:2: unterminated template string", edw::JsonError);
 }
 
 TEST_CASE("unterminated comments and regular expressions are reported on the line they start")
 {
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  /* a\n  comment\n}"),
-                         "test.js:2: unterminated comment", edw::ConfigError);
+                         "test.js:2: unterminated comment", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  return /abc;\n}"),
-                         "test.js:2: unterminated regular expression", edw::ConfigError);
+                         "test.js:2: unterminated regular expression", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n  return /[/]/;\n  var x = /a[/;\n}"),
-                         "test.js:3: unterminated regular expression", edw::ConfigError);
+                         "test.js:3: unterminated regular expression", edw::JsonError);
 }
 
 TEST_CASE("the source must be one function expression")
@@ -150,44 +150,44 @@ TEST_CASE("the source must be one function expression")
     CHECK_THROWS_WITH_AS(check(""),
                          "test.js:1: expected a function expression, found the end of "
                          "the source",
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_THROWS_WITH_AS(check("\n(doc) => { emit(doc._id, null); }"),
-                         "test.js:2: expected a function expression, found '('", edw::ConfigError);
+                         "test.js:2: expected a function expression, found '('", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("var f = function (doc) {}"),
                          "test.js:1: expected a function expression, found 'var'",
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function {}"),
-                         "test.js:1: expected '(' after 'function', found '{'", edw::ConfigError);
+                         "test.js:1: expected '(' after 'function', found '{'", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc)\n  emit(doc._id);"),
                          "test.js:2: expected '{' after the parameter list, found 'emit'",
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc)"),
                          "test.js:1: expected '{' after the parameter list, found the end of the "
                          "source",
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("nothing but one semicolon may follow the function")
 {
     CHECK_THROWS_WITH_AS(check("function (a) {\n}\nfunction (b) {\n}"),
                          "test.js:3: unexpected 'function' after the end of the function",
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (a) {};;"),
                          "test.js:1: unexpected ';' after the end of the function",
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (a) {}\n(doc)"),
                          "test.js:2: unexpected '(' after the end of the function",
-                         edw::ConfigError);
+                         edw::JsonError);
 }
 
 TEST_CASE("comments outside the function are refused, since PouchDB would misread them")
 {
     CHECK_THROWS_WITH_AS(check("// the lastproc view\nfunction (doc) {}"),
                          doctest::Contains("test.js:1: comment outside the function"),
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc) {\n} // done\n"),
                          doctest::Contains("test.js:2: comment outside the function"),
-                         edw::ConfigError);
+                         edw::JsonError);
     CHECK_NOTHROW(check("function (doc /* a metadata doc */) {\n  // inside: fine\n}"));
 }
 
