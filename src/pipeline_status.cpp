@@ -85,9 +85,19 @@ std::vector<StepStatus> steps_of(const nlohmann::json& design_doc, const ViewRes
             best = {row.key[2], count_of(row)};
         }
     }
+    // Two steps cannot take docs from one position: the first to write moves the doc on. So a
+    // name seen in the docs after a position a declared step takes (a typo, a step that no longer
+    // exists) has no place in the pipeline, and the docs at that position stay the declared
+    // step's.
+    std::set<std::string> taken_by_declared;
+    for (const auto& step : steps) {
+        taken_by_declared.insert(position_name(step.step.after));
+    }
     for (const auto& [name, after] : seen) {
         if (known.insert(name).second) {
-            steps.push_back(step_status({.name = name, .after = after.first}, false));
+            const bool has_place = !taken_by_declared.contains(position_name(after.first));
+            steps.push_back(
+                step_status({.name = name, .after = has_place ? after.first : nullptr}, false));
         }
     }
     for (const auto& name : other_names) {
@@ -303,9 +313,27 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
             }
         }
     }
+    // Past the end: after a step with a place in the pipeline that no step follows. After any
+    // other name, the doc is stranded.
+    std::set<std::string> placed;
+    for (const auto& step : status.steps) {
+        if (!step.step.after.is_null()) {
+            placed.insert(step.step.name);
+        }
+    }
     for (const auto& [position, docs] : status.positions) {
-        if (!taken.contains(position)) {
+        if (taken.contains(position)) {
+            continue;
+        }
+        if (placed.contains(position)) {
             status.finished += docs;
+        } else {
+            status.stranded[position] += docs;
+        }
+    }
+    for (const auto& row : grouped(database, design, "unroutable", 2).rows) {
+        if (row.key.size() >= 2 && row.key[1].is_string()) {
+            status.unroutable[row.key[1].get<std::string>()] += count_of(row);
         }
     }
     return status;
@@ -342,6 +370,8 @@ nlohmann::json to_json(const PipelineStatus& status)
             {"steps", steps},
             {"positions", status.positions},
             {"finished", status.finished},
+            {"stranded", status.stranded},
+            {"unroutable", status.unroutable},
             {"states", to_json(status.states)}};
 }
 
@@ -349,8 +379,9 @@ DocPage list_docs(Database& database, const std::string& design, const PipelineS
                   DocList list, std::uint64_t skip, std::uint64_t limit)
 {
     const nlohmann::json prefix =
-        list == DocList::waiting
-            ? nlohmann::json::array({"waiting", step.after})
+        list == DocList::waiting ? nlohmann::json::array({"waiting", step.after})
+        : list == DocList::unroutable
+            ? nlohmann::json::array({"unroutable"})
             : nlohmann::json::array({list == DocList::failed ? "failed" : "retrying", step.name});
     auto end = prefix;
     end.push_back(nlohmann::json::object());
@@ -372,7 +403,9 @@ DocPage list_docs(Database& database, const std::string& design, const PipelineS
     for (auto& row : database.query(design, steps_view, rows).rows) {
         page.rows.push_back({.id = row.id,
                              .since = row.key.size() >= 3 ? row.key[2] : nlohmann::json(),
-                             .detail = row.value});
+                             .detail = list == DocList::unroutable && row.key.size() >= 2
+                                           ? row.key[1]
+                                           : row.value});
     }
     return page;
 }

@@ -5,6 +5,7 @@
 #include <edw/failure_log.hpp>
 #include <edw/open_database.hpp>
 #include <edw/parked_docs.hpp>
+#include <edw/pipeline_status.hpp>
 #include <edw/progress.hpp>
 #include <edw/utc_time.hpp>
 
@@ -27,17 +28,45 @@ std::string last_message(const nlohmann::json& doc)
     return failures.empty() ? std::string() : failures.back().value("message", "");
 }
 
+// Every good doc whose process no step can route, from the steps view (none without it).
+std::vector<DocPage::Row> unroutable_docs(Database& database, const std::string& design)
+{
+    std::vector<DocPage::Row> rows;
+    constexpr std::uint64_t page_size = 1000;
+    for (std::uint64_t skip = 0;; skip += page_size) {
+        DocPage page;
+        try {
+            page = list_docs(database, design, {}, DocList::unroutable, skip, page_size);
+        } catch (const HttpError& error) {
+            if (error.is_not_found()) {
+                return rows; // no steps view: a workflow of states
+            }
+            throw;
+        }
+        rows.insert(rows.end(), page.rows.begin(), page.rows.end());
+        if (page.rows.size() < page_size) {
+            return rows;
+        }
+    }
+}
+
 int list_failed(const GlobalOptions& global, const RetryOptions& options)
 {
     const auto settings = load_tool_settings(global);
     const auto database = open_database(settings);
     const auto docs = parked_docs(*database, settings.design, options.step);
+    // Docs whose process no step can route belong to no step: listed when no step is asked for.
+    const auto unroutable = options.step.empty() ? unroutable_docs(*database, settings.design)
+                                                 : std::vector<DocPage::Row>();
     if (options.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& doc : docs) {
             out.push_back({{"id", doc["_id"]},
                            {"status", doc["status"]},
                            {"failures", doc.value(failures_field, nlohmann::json::array())}});
+        }
+        for (const auto& row : unroutable) {
+            out.push_back({{"id", row.id}, {"status", "good"}, {"unroutable", row.detail}});
         }
         std::cout << out.dump(2) << "\n";
         return 0;
@@ -48,8 +77,16 @@ int list_failed(const GlobalOptions& global, const RetryOptions& options)
                   << failed_attempts(doc, status.substr(7)) << " attempts  " << last_message(doc)
                   << "\n";
     }
-    std::cout << docs.size() << (docs.size() == 1 ? " doc" : " docs") << " parked in "
-              << database->describe() << "\n";
+    for (const auto& row : unroutable) {
+        std::cout << row.id << "  (no step)  " << row.detail.get<std::string>()
+                  << ": fix its process array\n";
+    }
+    std::cout << docs.size() << (docs.size() == 1 ? " doc" : " docs") << " parked";
+    if (!unroutable.empty()) {
+        std::cout << " and " << unroutable.size() << (unroutable.size() == 1 ? " doc" : " docs")
+                  << " no step can take";
+    }
+    std::cout << " in " << database->describe() << "\n";
     return 0;
 }
 

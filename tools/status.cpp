@@ -123,6 +123,15 @@ void write_steps(std::ostream& out, const PipelineStatus& status)
     out << "\n"
         << status.finished << (status.finished == 1 ? " doc has" : " docs have")
         << " passed every step.\n";
+    for (const auto& [position, docs] : status.stranded) {
+        out << docs << (docs == 1 ? " doc sits" : " docs sit") << " after " << position
+            << ", a step the pipeline does not place: no step will take "
+            << (docs == 1 ? "it" : "them") << ".\n";
+    }
+    for (const auto& [reason, docs] : status.unroutable) {
+        out << docs << (docs == 1 ? " doc" : " docs") << " no step can take: " << reason
+            << " (edw failed lists " << (docs == 1 ? "it" : "them") << ").\n";
+    }
 }
 
 std::string status_table(const PipelineStatus& status)

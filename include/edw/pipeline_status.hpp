@@ -63,8 +63,14 @@ struct PipelineStatus {
     std::vector<StepStatus> steps; ///< Declared steps first, in order, then those seen in docs.
     /// Docs per position (the last step done, "0" for new docs): the lastproc view's counts.
     std::map<std::string, std::uint64_t> positions;
-    /// Docs at positions no step takes documents from: at the end of the pipeline.
+    /// Docs past the pipeline's last step (at a known step's position that no step follows).
     std::uint64_t finished = 0;
+    /// Docs after a step whose place in the pipeline is unknown (an undeclared name, or a step
+    /// taking from a position a declared step takes), per position: no step will take them.
+    std::map<std::string, std::uint64_t> stranded;
+    /// Good docs whose `process` no step can route, per reason ("process is not an array", "the
+    /// last process entry has no name"): the lastproc view leaves them out.
+    std::map<std::string, std::uint64_t> unroutable;
     /// Docs per state, from `_design/states` when the database has it (see state_counts.hpp).
     std::vector<StateGroup> states;
 };
@@ -94,9 +100,10 @@ struct DocPage {
     std::uint64_t total = 0;
 };
 
-enum class DocList { waiting, failed, retrying };
+enum class DocList { waiting, failed, retrying, unroutable };
 
-/// Rows `skip`..`skip+limit` of `list` at `step` (whose position is `step.after`).
+/// Rows `skip`..`skip+limit` of `list` at `step` (whose position is `step.after`); for
+/// `unroutable`, of every unroutable doc, `step` unused, the reason as `detail`.
 DocPage list_docs(Database& database, const std::string& design, const PipelineStep& step,
                   DocList list, std::uint64_t skip, std::uint64_t limit);
 

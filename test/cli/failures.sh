@@ -79,4 +79,19 @@ verdict=$(node -e '
     console.log(rows.length + " " + exact.length + " " + retried.length);')
 [ "$verdict" = "40 40 4" ] && ok "every doc has both steps once; the failure history stays on the 4" ||
     fail "docs, docs done once, docs with settled failures: $verdict"
+
+# A doc whose process no step can route, and one after a step the pipeline does not place: both
+# are counted by edw status, and edw failed lists the first with its reason.
+echo '{"_id": "odd", "status": "good", "conditions": {"t": 1}, "process": "moved"}' >odd.json
+echo '{"_id": "lost", "status": "good", "conditions": {"t": 1}, "process": [{"name": "nonexistent_step"}]}' >lost.json
+"$edw" doc put odd.json >/dev/null && "$edw" doc put lost.json >/dev/null || fail "cannot put odd docs"
+expect_status 0 "$edw" status
+expect_output "40 docs have passed every step."
+expect_output "1 doc sits after nonexistent_step, a step the pipeline does not place"
+expect_output "1 doc no step can take: process is not an array"
+expect_status 0 "$edw" failed
+expect_output "odd  (no step)  process is not an array"
+expect_output "0 docs parked and 1 doc no step can take"
+[ "$(count_of 's.unroutable["process is not an array"]')" = 1 ] && ok "status --json counts it" ||
+    fail "status --json: $("$edw" status --json)"
 finish

@@ -161,6 +161,61 @@ TEST_CASE("the status of each step: waiting, running, retrying, failed, done, ol
     }
 }
 
+TEST_CASE("docs no step can take are counted with the reason, and an unknown step is no step")
+{
+    const std::vector<nlohmann::json> shapes = {
+        "moved",
+        nlohmann::json::object(),
+        42,
+        nullptr,
+        nlohmann::json::array({{{"date", "2026-12-02T11:00:00.000Z"}}}),
+        nlohmann::json::array({{{"name", ""}}}),
+        nlohmann::json::array({{{"name", 7}}}),
+        nlohmann::json::array({nlohmann::json::array({{{"name", "move_to_sps"}}})}),
+    };
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-pipeline-status-unroutable");
+        REQUIRE(
+            db->save(edw::build_design_doc(std::string(EDW_SOURCE_DIR) + "/design-docs/process"))
+                .status == edw::SaveStatus::ok);
+        std::vector<nlohmann::json> docs = {
+            file_doc("new", nlohmann::json::array()),
+            file_doc("done",
+                     {entry("move_to_sps", "11:00:00"), entry("signal_processing", "11:01:00")}),
+            // Written by hand, or by a step that no longer exists.
+            file_doc("lost", {entry("nonexistent_step", "11:02:00")}),
+        };
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+            docs.push_back(file_doc("u" + std::to_string(i), shapes[i]));
+        }
+        for (const auto& result : db->bulk_save(docs)) {
+            REQUIRE(result.ok());
+        }
+        const auto status = edw::read_pipeline_status(*db, "process", now);
+        CHECK(status.unroutable.at("process is not an array") == 4);
+        CHECK(status.unroutable.at("the last process entry has no name") == 4);
+        CHECK(status.finished == 1); // "done" alone
+        REQUIRE(status.stranded.size() == 1);
+        CHECK(status.stranded.at("nonexistent_step") == 1);
+        CHECK(step_named(status, "move_to_sps").waiting == 1); // "new"
+        const auto& unknown = step_named(status, "nonexistent_step");
+        CHECK(unknown.step.after.is_null()); // move_to_sps takes the new docs
+        CHECK(unknown.waiting == 0);
+        CHECK(unknown.done == 1);
+        const auto json = edw::to_json(status);
+        CHECK(json["finished"] == 1);
+        CHECK(json["stranded"]["nonexistent_step"] == 1);
+        CHECK(json["unroutable"]["process is not an array"] == 4);
+
+        const auto page = edw::list_docs(*db, "process", {}, edw::DocList::unroutable, 0, 100);
+        CHECK(page.total == 8);
+        REQUIRE(page.rows.size() == 8);
+        CHECK(page.rows[0].detail.is_string());
+    }
+}
+
 TEST_CASE("pages of the waiting and failed docs of a step, oldest first")
 {
     for (const auto& backend : backends) {

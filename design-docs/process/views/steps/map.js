@@ -6,6 +6,7 @@ function (doc) {
   //   ["retrying", step, retry time]       a failed attempt at a step the doc has not passed yet
   //   ["failed", step, time]               parked after its last attempt (status "failed:<step>")
   //   ["claimed", step, worker]            a worker's claim (listeners with --lease); value: until
+  //   ["unroutable", reason, since]        a good doc whose process no step can route
   // Times are ISO 8601 UTC text, which sorts as time, so the oldest rows come first.
   if (doc._id.indexOf("_design/") === 0) {
     return;
@@ -24,6 +25,25 @@ function (doc) {
     emit(["done", entry.name, previous, minute], null);
     passed[entry.name] = true;
     previous = entry.name;
+  }
+
+  // A good doc with conditions whose process no step can route: no step will ever take it, so
+  // it is counted apart, with the reason, rather than left out without a word.
+  if (doc.status === "good" && doc.conditions && doc.process !== undefined) {
+    var reason = null;
+    if (!Array.isArray(doc.process)) {
+      reason = "process is not an array";
+    } else if (doc.process.length > 0) {
+      var tail = doc.process[doc.process.length - 1];
+      if (!tail || typeof tail !== "object" || Array.isArray(tail) ||
+          typeof tail.name !== "string" || tail.name === "") {
+        reason = "the last process entry has no name";
+      }
+    }
+    if (reason !== null) {
+      emit(["unroutable", reason, typeof doc.datecreated === "number" ?
+          new Date(doc.datecreated * 1000).toISOString() : null], null);
+    }
   }
 
   // The same rule as the lastproc view: only good docs with conditions and a process array.
