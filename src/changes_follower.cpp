@@ -184,6 +184,9 @@ void ChangesFollower::follow(std::stop_token stop, FollowHandler& handler)
             if (!watch.went_silent()) {
                 return; // stop requested
             }
+            // Writes waiting on a kept-alive connection along the same dead route would wait
+            // for their own silence limit: make them start on new connections.
+            m_database.drop_idle_connections();
             if (query.feed == Feed::longpoll) {
                 // Some servers keep a filtered longpoll open past its timeout while no row
                 // passes the filter. Ask where the feed stands instead, which also moves us on.

@@ -15,6 +15,7 @@ public:
 
     [[nodiscard]] std::string describe() const override;
     nlohmann::json server_welcome() override;
+    void drop_idle_connections() override { m_server->drop_idle_connections(); }
     nlohmann::json info() override;
     bool create() override;
     void destroy() override;

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -114,6 +115,11 @@ HttpRequest CouchServer::make_request(HttpMethod method, std::string_view path_a
     }
     request.body = std::move(body);
     request.timeout = m_options.request_timeout;
+    const bool may_wait_for_index = path_and_query.find("/_view/") != std::string_view::npos ||
+                                    path_and_query.find("/_find") != std::string_view::npos;
+    if (!may_wait_for_index) {
+        request.silence_limit = m_options.silence_limit;
+    }
     return request;
 }
 
@@ -241,6 +247,7 @@ HttpResponse CouchServer::stream(HttpMethod method, std::string_view path_and_qu
     for (int attempt = 0;; ++attempt) {
         HttpRequest request = make_request(method, path_and_query, body);
         request.timeout = std::chrono::milliseconds(0);
+        request.silence_limit = std::chrono::milliseconds(0); // the feed watches for silence
         add_credentials(request);
         const RequestTimeline timeline(method, path_and_query);
         HttpResponse response;
@@ -316,6 +323,11 @@ std::shared_ptr<CouchServer> connect_server(const Settings& settings)
     options.password = settings.password;
     options.auth = settings.auth;
     options.request_timeout = settings.request_timeout;
+    // The feed's rule: an idle server sends a heartbeat every `heartbeat`, so a connection that
+    // brings nothing for a quarter longer (and a second) is dead. A write or a doc read that
+    // receives nothing that long is given up and sent again, on a new connection.
+    options.silence_limit =
+        std::min(settings.request_timeout, settings.heartbeat * 5 / 4 + std::chrono::seconds(1));
     TransportOptions transport;
     transport.ca_file = settings.ca_file;
     transport.verify_tls = settings.verify_tls;

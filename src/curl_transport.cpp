@@ -5,9 +5,11 @@
 
 #include <curl/curl.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace edw {
@@ -144,10 +146,18 @@ public:
         return run(request, &handler);
     }
 
+    void drop_idle_connections() override
+    {
+        const std::lock_guard lock(m_mutex);
+        m_idle.clear(); // curl_easy_cleanup closes each handle's connections
+        ++m_generation;
+    }
+
 private:
     HttpResponse run(const HttpRequest& request, StreamHandler* handler)
     {
-        CurlHandle handle = take_handle();
+        const auto [generation, taken] = take_handle();
+        CurlHandle handle(taken);
         CURL* curl = handle.get();
         Transfer transfer;
         transfer.handler = handler;
@@ -176,6 +186,12 @@ private:
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body_bytes);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+        if (request.silence_limit.count() > 0) {
+            // Less than a byte a second for this long: libcurl counts whole seconds.
+            curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+            curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                             static_cast<long>((request.silence_limit.count() + 999) / 1000));
+        }
         switch (request.method) {
         case HttpMethod::get:
             curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
@@ -208,7 +224,7 @@ private:
         }
         if (code == CURLE_OK) {
             transfer.deliver_headers();
-            give_back(std::move(handle));
+            give_back(std::move(handle), generation);
         }
         return std::move(transfer.response);
     }
@@ -254,15 +270,19 @@ private:
         return result;
     }
 
-    CurlHandle take_handle()
+    // A handle and the pool's generation when it was taken: a handle taken before the
+    // connections were dropped is not given back.
+    std::pair<std::uint64_t, CURL*> take_handle()
     {
+        std::uint64_t generation = 0;
         {
             const std::lock_guard lock(m_mutex);
+            generation = m_generation;
             if (!m_idle.empty()) {
                 CurlHandle handle = std::move(m_idle.back());
                 m_idle.pop_back();
                 reset_options(handle.get());
-                return handle;
+                return {generation, handle.release()};
             }
         }
         CurlHandle handle(curl_easy_init());
@@ -270,7 +290,7 @@ private:
             throw TransportError("cannot create a libcurl handle");
         }
         reset_options(handle.get());
-        return handle;
+        return {generation, handle.release()};
     }
 
     // Options that every request needs; curl_easy_reset keeps the connection cache.
@@ -290,10 +310,10 @@ private:
         curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     }
 
-    void give_back(CurlHandle handle)
+    void give_back(CurlHandle handle, std::uint64_t generation)
     {
         const std::lock_guard lock(m_mutex);
-        if (m_idle.size() < 16) {
+        if (generation == m_generation && m_idle.size() < 16) {
             m_idle.push_back(std::move(handle));
         }
     }
@@ -301,6 +321,7 @@ private:
     TransportOptions m_options;
     std::mutex m_mutex;
     std::vector<CurlHandle> m_idle;
+    std::uint64_t m_generation = 0; ///< Moved on by drop_idle_connections().
 };
 
 } // namespace

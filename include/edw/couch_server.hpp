@@ -32,6 +32,10 @@ struct ServerOptions {
     std::string password;
     AuthMethod auth = AuthMethod::none;
     std::chrono::milliseconds request_timeout{30000};
+    /// How long a request other than a view query may receive nothing before it is given up
+    /// and sent again (zero: only request_timeout). A view query may wait that long, silent,
+    /// while the server builds its index.
+    std::chrono::milliseconds silence_limit{0};
     RetryPolicy retry{};
 };
 
@@ -59,6 +63,8 @@ public:
                         StreamHandler& handler);
 
     [[nodiscard]] const Url& url() const noexcept { return m_options.url; }
+    /// Closes the kept-alive connections (see HttpTransport::drop_idle_connections).
+    void drop_idle_connections() { m_transport->drop_idle_connections(); }
 
 private:
     HttpRequest make_request(HttpMethod method, std::string_view path_and_query, std::string body);

@@ -88,6 +88,10 @@ public:
     /// what the server is; an empty object for a store in this process.
     virtual nlohmann::json server_welcome() { return nlohmann::json::object(); }
 
+    /// Closes kept-alive connections to the server, after its feed went silent: the others may
+    /// have been dropped on the way too (a firewall, a load balancer). Nothing for a local store.
+    virtual void drop_idle_connections() {}
+
     /// `GET /db`: doc_count, update_seq, ... Throws HttpError (404) when the database is missing.
     virtual nlohmann::json info() = 0;
     /// Creates the database; returns false when it already existed.

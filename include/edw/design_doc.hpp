@@ -16,7 +16,8 @@ namespace edw {
 ///     _id      (optional text file replacing `_design/<folder name>`; must start with `_design/`)
 ///
 /// Each function is stored as the file's text with surrounding whitespace trimmed, after
-/// check_javascript has accepted it and edw-js (the embedded store's engine) has compiled it. A reduce.js may instead name a built-in reduce: `_count`,
+/// check_javascript has accepted it and edw-js (the embedded store's engine) has compiled it. A
+/// reduce.js may instead name a built-in reduce: `_count`,
 /// `_sum`, `_stats` or `_approx_count_distinct`. Dotfiles, dot-folders and README files are
 /// skipped; any other file is refused, so that a misspelt folder cannot silently drop a function.
 ///

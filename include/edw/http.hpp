@@ -29,6 +29,9 @@ struct HttpRequest {
     std::string body;
     /// Whole-request limit; zero means none (used by streaming feeds, which end on their own).
     std::chrono::milliseconds timeout{0};
+    /// The longest time with no byte received; zero means none. Shorter than `timeout`: a
+    /// connection that a firewall or load balancer silently dropped is given up this soon.
+    std::chrono::milliseconds silence_limit{0};
 };
 
 struct HttpResponse {
@@ -66,6 +69,9 @@ public:
     /// carries the status and headers, and the body only when the status is not 2xx.
     /// Throws TransportError when the connection fails; returns normally when the handler stops it.
     virtual HttpResponse stream(const HttpRequest& request, StreamHandler& handler) = 0;
+    /// Closes the kept-alive connections, and those in use once their request ends: a silence
+    /// seen on one connection to a server (a dropped route) is likely on the others too.
+    virtual void drop_idle_connections() {}
 };
 
 } // namespace edw

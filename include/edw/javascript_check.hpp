@@ -16,7 +16,8 @@ namespace edw {
 /// a server first runs the function. Comments must sit inside the function body, because PouchDB
 /// compiles `return <source>;` and a comment on the first line would end that statement early.
 ///
-/// Throws JsonError (bad input data, exit 65) "<file_name>:<line>: <what>", such as `filters/x.js:7: unmatched ')'`.
+/// Throws JsonError (bad input data, exit 65) "<file_name>:<line>: <what>", such as
+/// `filters/x.js:7: unmatched ')'`.
 void check_javascript(std::string_view source, const std::string& file_name);
 
 } // namespace edw

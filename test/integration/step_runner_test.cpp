@@ -552,6 +552,51 @@ TEST_CASE("through a proxy that cuts, delays and truncates, both steps do every 
     CHECK(second.runs.size() == 300);
 }
 
+TEST_CASE("connections silently dropped on the way: the feed and the writes recover within seconds")
+{
+    auto direct = fresh_database("edw-it-dropped");
+    push_process_design(*direct);
+    auto settings = test_settings("edw-it-dropped"); // heartbeat 1 s: silence limit 2.25 s
+    settings.request_timeout = std::chrono::seconds(30);
+    TcpProxy proxy(settings.server.port());
+    settings.server = edw::Url::parse("http://127.0.0.1:" + std::to_string(proxy.port()));
+    auto db = edw::open_database(settings);
+    CountingStep first;
+    auto options = fast_options("dropped");
+    options.heartbeat = settings.heartbeat;
+    edw::StepRunner runner(*db, first.step(), options);
+    std::jthread worker([&](std::stop_token stop) { runner.run(stop); });
+    direct->bulk_save(docs("ma22a020", 0, 20));
+    REQUIRE(wait_for_step(*direct, "move_to_sps", 20));
+
+    // Every connection open now, the feed's and the kept-alive ones the writes use, goes silent.
+    // Several kept-alive connections in the pool, as a busy listener has.
+    {
+        std::vector<std::jthread> readers;
+        for (int i = 0; i < 6; ++i) {
+            readers.emplace_back([&db] {
+                for (int j = 0; j < 5; ++j) {
+                    (void)db->get("ma22a020_000");
+                }
+            });
+        }
+    }
+    proxy.silence_open_connections();
+    const auto start = std::chrono::steady_clock::now();
+    direct->bulk_save(docs("ma22a021", 0, 20));
+    const bool done = wait_for_step(*direct, "move_to_sps", 40);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+    worker.request_stop();
+    worker.join();
+    MESSAGE("recovered in " << took.count() << " s through " << proxy.connections()
+                            << " connections");
+    CHECK(done);
+    // The feed notices after 2.25 s; a write on a dead kept-alive connection used to wait for
+    // the whole request timeout (30 s) before it was sent again.
+    CHECK(took < std::chrono::seconds(15));
+    CHECK(first.runs.size() == 40);
+}
+
 TEST_CASE("untrusted docs (nested too deep, huge, odd process arrays) are that doc's problem only")
 {
     auto db = fresh_database("edw-it-untrusted");

@@ -64,26 +64,34 @@ void TcpProxy::accept_loop()
             ::close(server);
             continue;
         }
-        ++m_accepted;
+        const int number = m_accepted++;
         const std::lock_guard lock(m_mutex);
         m_sockets.push_back(client);
         m_sockets.push_back(server);
-        m_threads.emplace_back([this, client, server] { forward(client, server); });
+        m_threads.emplace_back([this, client, server, number] { forward(client, server, number); });
     }
 }
 
-void TcpProxy::forward(int client, int server)
+void TcpProxy::forward(int client, int server, int number)
 {
     pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
     char buffer[16384];
     for (;;) {
-        if (::poll(fds, 2, 200) < 0) {
+        if (m_stopping || (fds[0].fd < 0 && fds[1].fd < 0) || ::poll(fds, 2, 200) < 0) {
             break;
         }
         bool closed = false;
         for (int i = 0; i < 2; ++i) {
             if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
                 const ssize_t got = ::read(fds[i].fd, buffer, sizeof buffer);
+                if (number < m_silenced_below.load()) {
+                    // A black hole: bytes are swallowed and a close is not passed on either
+                    // (the server's keep-alive timeout would otherwise tell the client).
+                    if (got <= 0) {
+                        fds[i].fd = -1; // poll() skips it from now on
+                    }
+                    continue;
+                }
                 if (got > 0 && i == 1) { // from the server
                     if (const long delay = m_delay_ms.load(); delay > 0) {
                         std::this_thread::sleep_for(std::chrono::milliseconds(delay));

@@ -26,10 +26,14 @@ public:
     /// closed: truncated responses.
     void truncate_next(int count) noexcept { m_truncate = count; }
     [[nodiscard]] int truncated() const noexcept { return m_truncated; }
+    /// Stops relaying on every connection open now, both ways, with their sockets kept open:
+    /// what a firewall or load balancer that drops idle connections does. New connections are
+    /// relayed.
+    void silence_open_connections() noexcept { m_silenced_below = m_accepted.load(); }
 
 private:
     void accept_loop();
-    void forward(int client, int server);
+    void forward(int client, int server, int number);
 
     int m_target_port;
     int m_listener = -1;
@@ -39,6 +43,7 @@ private:
     std::atomic<long> m_delay_ms{0};
     std::atomic<int> m_truncate{0};
     std::atomic<int> m_truncated{0};
+    std::atomic<int> m_silenced_below{0}; ///< Connections numbered below this are black holes.
     std::mutex m_mutex;
     std::vector<int> m_sockets;
     std::vector<std::thread> m_threads;

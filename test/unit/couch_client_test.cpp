@@ -20,9 +20,11 @@ struct Client {
     std::shared_ptr<edw::CouchServer> server;
     std::unique_ptr<edw::Database> db;
 
-    explicit Client(edw::AuthMethod auth = edw::AuthMethod::basic)
+    explicit Client(edw::AuthMethod auth = edw::AuthMethod::basic,
+                    std::chrono::milliseconds silence_limit = std::chrono::milliseconds(0))
     {
         edw::ServerOptions options;
+        options.silence_limit = silence_limit;
         options.url = edw::Url::parse("http://127.0.0.1:5984");
         options.username = "admin";
         options.password = "s3cret-pass";
@@ -52,6 +54,26 @@ TEST_CASE("a saved doc goes out as a PUT with JSON content type and its id encod
     CHECK(sent.method == edw::HttpMethod::put);
     CHECK(edw::find_header(sent.headers, "Content-Type") == "application/json");
     CHECK(edw::find_header(sent.headers, "Authorization").substr(0, 6) == "Basic ");
+}
+
+TEST_CASE("doc reads and writes give up on a silent connection sooner, view queries do not")
+{
+    Client client(edw::AuthMethod::basic, std::chrono::milliseconds(13500));
+    client.transport->answer(load_recording("couchdb-3.4.3", "put-ok"));
+    client.transport->answer(load_recording("couchdb-3.4.3", "bulk-docs-mixed"));
+    client.transport->answer(load_recording("couchdb-3.4.3", "view-lastproc-reduce-false"));
+    (void)client.db->save({{"_id", "a"}});
+    (void)client.db->bulk_save({{{"_id", "a"}}, {{"_id", "b"}}});
+    edw::ViewQuery query;
+    query.reduce = false;
+    (void)client.db->query("process", "lastproc", query);
+    REQUIRE(client.transport->requests.size() == 3);
+    CHECK(client.transport->requests[0].silence_limit == std::chrono::milliseconds(13500));
+    CHECK(client.transport->requests[1].silence_limit == std::chrono::milliseconds(13500));
+    CHECK(client.transport->requests[0].timeout == std::chrono::milliseconds(30000));
+    // A view query may wait, silent, while the server builds the index.
+    CHECK(client.transport->requests[2].silence_limit == std::chrono::milliseconds(0));
+    CHECK(client.transport->requests[2].timeout == std::chrono::milliseconds(30000));
 }
 
 TEST_CASE("design and local doc ids keep their slash in the path")
