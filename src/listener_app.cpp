@@ -12,6 +12,7 @@
 #include <edw/step_runner.hpp>
 #include <edw/stop_signals.hpp>
 #include <edw/url.hpp>
+#include <edw/version.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -65,6 +66,7 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
 {
     ListenerCommandLine options;
     CLI::App app(spec.summary, spec.program);
+    app.set_version_flag("--version", version_line(spec.program), "Print the version and exit");
     app.add_option("--config", options.config,
                    "Settings file (default ./edw.ini; EDW_* environment variables override it)");
     app.add_option("--name", options.name,

@@ -1,5 +1,6 @@
 // edw bench pipeline: the synthetic pipeline against the null pipeline, on a fresh database.
 #include "bench.hpp"
+#include "shipped_files.hpp"
 
 #include <edw/child_process.hpp>
 #include <edw/design_doc.hpp>
@@ -59,28 +60,6 @@ std::vector<std::string> step_names(int steps)
 
 // The design doc folder: given, or the source tree's (the program runs from build/tools), or the
 // installed one, or the working directory's.
-fs::path find_design_dir(const std::string& given)
-{
-    if (!given.empty()) {
-        return given;
-    }
-    std::error_code error;
-    const fs::path program = fs::read_symlink("/proc/self/exe", error);
-    std::vector<fs::path> candidates;
-    if (!error) {
-        candidates.push_back(program.parent_path() / "../../design-docs/process");
-        candidates.push_back(program.parent_path() / "../share/edw/design-docs/process");
-    }
-    candidates.emplace_back("design-docs/process");
-    for (const auto& candidate : candidates) {
-        if (fs::is_directory(candidate, error)) {
-            return candidate.lexically_normal();
-        }
-    }
-    throw ConfigError("cannot find the process design doc folder (design-docs/process); give it "
-                      "with --design");
-}
-
 // Where the bench's databases live, and how a listener process is told.
 struct Target {
     Settings base;
@@ -510,7 +489,9 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         target.dir = fs::absolute(options.dir);
         fs::create_directories(target.dir);
     }
-    const auto design = load_design_doc(find_design_dir(options.design_dir));
+    const auto design =
+        load_design_doc(options.design_dir.empty() ? find_shipped_design_doc("process")
+                                                   : fs::path(options.design_dir));
     const auto steps = step_names(options.steps);
     std::mt19937_64 rng(20261201);
 

@@ -1,5 +1,6 @@
 // edw design push: upload a design doc from a folder or JSON file, only when it changed.
 #include "command.hpp"
+#include "shipped_files.hpp"
 
 #include <edw/design_doc.hpp>
 #include <edw/error.hpp>
@@ -24,7 +25,9 @@ std::string push_record_id(const std::string& design_id)
 // (another tool, a hand edit in Fauxton) is not overwritten without --force.
 int push_design(const GlobalOptions& global, const std::string& path, bool force)
 {
-    nlohmann::json design = load_design_doc(path);
+    // No path: the EDELWEISS design doc that ships with edw (see find_shipped_design_doc).
+    const std::string source = path.empty() ? find_shipped_design_doc("process").string() : path;
+    nlohmann::json design = load_design_doc(source);
     const auto database = open_database(load_tool_settings(global));
     const std::string id = design["_id"].get<std::string>();
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -44,7 +47,7 @@ int push_design(const GlobalOptions& global, const std::string& path, bool force
                           << ", "
                           << (pushed.empty() ? std::string("never pushed by edw")
                                              : "last pushed rev " + pushed)
-                          << "); compare it with " << path
+                          << "); compare it with " << source
                           << ", then push with --force to overwrite it\n";
                 return 1;
             }
@@ -59,7 +62,7 @@ int push_design(const GlobalOptions& global, const std::string& path, bool force
             continue; // someone pushed at the same moment: compare with theirs first
         }
         nlohmann::json note = {
-            {"_id", push_record_id(id)}, {"pushed_rev", saved.rev}, {"source", path}};
+            {"_id", push_record_id(id)}, {"pushed_rev", saved.rev}, {"source", source}};
         if (record) {
             note["_rev"] = (*record)["_rev"];
         }
@@ -67,7 +70,7 @@ int push_design(const GlobalOptions& global, const std::string& path, bool force
             std::cerr << "edw: warning: another push recorded itself at the same moment\n";
         }
         std::cout << (current ? "updated " : "created ") << id << " (rev " << saved.rev << ") in "
-                  << database->describe() << "\n";
+                  << database->describe() << (path.empty() ? " from " + source : "") << "\n";
         return 0;
     }
     throw HttpError("cannot push " + id + " to " + database->describe() +
@@ -86,8 +89,10 @@ void add_design_commands(CLI::App& app, const GlobalOptions& global, Action& act
     auto* push = design->add_subcommand(
         "push", "Upload a design doc (a folder of .js files, or a .json file) if it changed");
     push->fallthrough();
-    auto path = std::make_shared<std::string>("design-docs/process");
-    push->add_option("path", *path, "Design doc folder or JSON file")->capture_default_str();
+    auto path = std::make_shared<std::string>();
+    push->add_option("path", *path,
+                     "Design doc folder or JSON file (default: the EDELWEISS design doc, "
+                     "./design-docs/process or the one installed with edw)");
     auto force = std::make_shared<bool>(false);
     push->add_flag("--force", *force,
                    "Overwrite the server copy even when it changed since the last edw push");

@@ -4,6 +4,7 @@
 
 #include <edw/error.hpp>
 #include <edw/exit_status.hpp>
+#include <edw/version.hpp>
 
 #include <iostream>
 
@@ -22,7 +23,9 @@ int main(int argc, char** argv)
     GlobalOptions global;
     Action action;
     CLI::App app("edw: run scientific data-processing pipelines on a CouchDB changes feed", "edw");
-    app.require_subcommand(1);
+    app.set_version_flag("--version", edw::version_line("edw"), "Print the version and exit");
+    // --version alone needs no subcommand; anything else needs one.
+    app.require_subcommand(0, 1);
     app.fallthrough();
     app.add_option("--config", global.config,
                    "Settings file (default ./edw.ini; EDW_* environment variables override it)");
@@ -39,6 +42,10 @@ int main(int argc, char** argv)
     } catch (const CLI::ParseError& error) {
         const int status = app.exit(error);
         return status == 0 ? edw::exit_ok : edw::exit_usage;
+    }
+    if (!action) {
+        std::cerr << "edw: a subcommand is required (edw --help lists them)\n";
+        return edw::exit_usage;
     }
     try {
         return action();
