@@ -18,11 +18,24 @@ std::string position_name(const nlohmann::json& position)
 }
 
 // The grouped rows under ["<kind>", ...] (or from..to), reduced to `level` key parts.
-ViewResult grouped(Database& database, const std::string& design, const std::string& kind,
-                   int level, const nlohmann::json& from = nullptr,
-                   const nlohmann::json& to = nullptr)
+// One status is one state of the database: the first query brings the index up to date, and
+// the others read it as it is (`update=false`, from the same shard copies on a cluster), so that
+// writes made meanwhile cannot show in one count and not in another.
+enum class IndexRead { update, as_is };
+
+ViewQuery steps_query(IndexRead read)
 {
     ViewQuery query;
+    query.update = read == IndexRead::update;
+    query.stable = read == IndexRead::as_is;
+    return query;
+}
+
+ViewResult grouped(Database& database, const std::string& design, const std::string& kind,
+                   int level, const nlohmann::json& from = nullptr,
+                   const nlohmann::json& to = nullptr, IndexRead read = IndexRead::as_is)
+{
+    ViewQuery query = steps_query(read);
     query.startkey = from.is_null() ? nlohmann::json::array({kind}) : from;
     query.endkey = to.is_null() ? nlohmann::json::array({kind, nlohmann::json::object()}) : to;
     query.group_level = level;
@@ -192,11 +205,12 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
     }
     const auto design_doc = pipeline_design_doc(database, design, std::move(pipeline_doc));
 
-    const auto done_edges = grouped(database, design, "done", 3);
+    const auto done_edges =
+        grouped(database, design, "done", 3, nullptr, nullptr, IndexRead::update);
     const auto positions = grouped(database, design, "waiting", 2);
     const auto failed = grouped(database, design, "failed", 2);
     const auto retrying = grouped(database, design, "retrying", 2);
-    ViewQuery claims_query;
+    ViewQuery claims_query = steps_query(IndexRead::as_is);
     claims_query.startkey = nlohmann::json::array({"claimed"});
     claims_query.endkey = nlohmann::json::array({"claimed", nlohmann::json::object()});
     claims_query.reduce = false;
@@ -295,7 +309,7 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
         if (at == 0) {
             continue;
         }
-        ViewQuery oldest;
+        ViewQuery oldest = steps_query(IndexRead::as_is);
         // Times are strings, which collate after null: the oldest known time comes first.
         oldest.startkey = nlohmann::json::array({"waiting", step.step.after, ""});
         oldest.endkey =

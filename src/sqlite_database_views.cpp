@@ -287,7 +287,11 @@ ViewResult SqliteDatabase::query(std::string_view design, std::string_view view,
                             describe(),
                         "missing_named_view");
     }
-    update_view_index(loaded);
+    // update=false, as on CouchDB: the index as it is, which is what lets a reader make several
+    // queries see one state of the database.
+    if (query.update) {
+        update_view_index(loaded);
+    }
     return read_view(loaded, index, query);
 }
 

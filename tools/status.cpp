@@ -4,6 +4,7 @@
 #include <edw/error.hpp>
 #include <edw/open_database.hpp>
 #include <edw/pipeline_status.hpp>
+#include <edw/utc_time.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -149,6 +151,53 @@ std::string status_table(const PipelineStatus& status)
     return out.str();
 }
 
+// The same status at a later time: only the ages and the time of the report move on.
+void age_status(PipelineStatus& status, std::chrono::system_clock::time_point now)
+{
+    status.time = iso8601(now);
+    for (auto& step : status.steps) {
+        if (step.oldest_waiting_since) {
+            if (const auto since = parse_iso8601(*step.oldest_waiting_since)) {
+                step.oldest_waiting_seconds =
+                    std::max(0.0, std::chrono::duration<double>(now - *since).count());
+            }
+        }
+    }
+}
+
+// --watch reads the whole status again only when the database changed (its update_seq moved) or
+// once a minute (claims expire and throughput windows slide without a write); otherwise it
+// redraws the last one with its ages moved on, so that an idle pipeline costs one small request
+// per refresh.
+class StatusWatch {
+public:
+    StatusWatch(Database& database, std::string design)
+        : m_database(database)
+        , m_design(std::move(design))
+    {}
+
+    PipelineStatus read()
+    {
+        const auto now = std::chrono::system_clock::now();
+        const Seq seq = update_seq_of(m_database);
+        if (m_last && seq == m_seq && now - m_read_at < std::chrono::minutes(1)) {
+            age_status(*m_last, now);
+            return *m_last;
+        }
+        m_last = read_pipeline_status(m_database, m_design, now);
+        m_seq = seq;
+        m_read_at = now;
+        return *m_last;
+    }
+
+private:
+    Database& m_database;
+    std::string m_design;
+    std::optional<PipelineStatus> m_last;
+    Seq m_seq;
+    std::chrono::system_clock::time_point m_read_at;
+};
+
 int print_status(const GlobalOptions& global, const StatusOptions& options)
 {
     const Settings settings = load_tool_settings(global);
@@ -163,11 +212,11 @@ int print_status(const GlobalOptions& global, const StatusOptions& options)
     const bool terminal = isatty(STDOUT_FILENO) == 1 && !options.json;
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
+    StatusWatch watch(*database, settings.design);
     while (!g_interrupted) {
         std::string report;
         try {
-            const auto status =
-                read_pipeline_status(*database, settings.design, std::chrono::system_clock::now());
+            const auto status = watch.read();
             report = options.json ? to_json(status).dump() + "\n" : status_table(status);
         } catch (const ConfigError&) {
             throw; // no design doc: watching will not make one appear
