@@ -44,7 +44,9 @@ ViewResult grouped(Database& database, const std::string& design, const std::str
 
 std::uint64_t count_of(const ViewRow& row)
 {
-    return row.value.is_number_unsigned() ? row.value.get<std::uint64_t>() : 0;
+    return row.value.is_number_integer() && row.value.get<std::int64_t>() > 0
+               ? row.value.get<std::uint64_t>()
+               : 0;
 }
 
 // The design doc as read (`doc`), or a ConfigError saying how to get one with a steps view.

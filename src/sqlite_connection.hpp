@@ -61,6 +61,11 @@ public:
         check(sqlite3_bind_int64(m_statement.get(), index, number), "bind a value");
         return *this;
     }
+    Statement& bind_real(int index, double number)
+    {
+        check(sqlite3_bind_double(m_statement.get(), index, number), "bind a value");
+        return *this;
+    }
 
     /// True while a row is available.
     bool step()
@@ -109,6 +114,15 @@ public:
     [[nodiscard]] std::int64_t integer(int column) const
     {
         return sqlite3_column_int64(m_statement.get(), column);
+    }
+    [[nodiscard]] double real(int column) const
+    {
+        return sqlite3_column_double(m_statement.get(), column);
+    }
+    /// True when the column holds an integer (not a real, text or null).
+    [[nodiscard]] bool is_integer(int column) const
+    {
+        return sqlite3_column_type(m_statement.get(), column) == SQLITE_INTEGER;
     }
 
 private:

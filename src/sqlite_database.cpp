@@ -2,6 +2,7 @@
 #include "sqlite_database.hpp"
 
 #include "sqlite_connection.hpp"
+#include "view_groups.hpp"
 
 #include <edw/error.hpp>
 #include <edw/md5.hpp>
@@ -101,6 +102,7 @@ void create_view_tables(SqliteConnection& connection)
     connection.execute("CREATE INDEX IF NOT EXISTS view_rows_by_key ON view_rows (ddoc, view, "
                        "key_order, id_order)");
     connection.execute("CREATE INDEX IF NOT EXISTS view_rows_by_doc ON view_rows (ddoc, doc_id)");
+    ViewGroups::create_tables(connection);
 }
 
 // Lets info() count live and deleted docs from a small index instead of reading every row.

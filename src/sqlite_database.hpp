@@ -49,9 +49,10 @@ public:
     std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) override;
 
     /// The format version this build writes; a store with a newer one is refused.
-    /// Format 2 added view indexes, format 3 an index on `deleted`; an older store gains them
-    /// when opened.
-    static constexpr int format_version = 3;
+    /// Format 2 added view indexes, format 3 an index on `deleted`, format 4 the kept
+    /// reductions (view_groups; older indexes are built again on their next query); an older
+    /// store gains them when opened.
+    static constexpr int format_version = 4;
 
 private:
     struct Design;

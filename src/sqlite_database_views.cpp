@@ -2,6 +2,7 @@
 // store and brought up to date from its feed, and view queries with CouchDB's options.
 #include "sqlite_connection.hpp"
 #include "sqlite_database.hpp"
+#include "view_groups.hpp"
 #include "view_reduce.hpp"
 
 #include <edw/collation.hpp>
@@ -42,6 +43,28 @@ struct SqliteDatabase::Design {
     std::vector<std::string> views;
     std::vector<int> maps; ///< Engine function ids, by view.
     std::vector<std::optional<BuiltinReduce>> reduces;
+
+    /// Whether view `index` keeps its reductions (ViewGroups): `_count` and `_sum`.
+    [[nodiscard]] bool keeps_groups_of(std::size_t index) const
+    {
+        return index < reduces.size() && reduces[index] &&
+               (*reduces[index] == BuiltinReduce::count || *reduces[index] == BuiltinReduce::sum);
+    }
+    [[nodiscard]] bool keeps_groups_of(const std::string& view) const
+    {
+        const auto found = std::find(views.begin(), views.end(), view);
+        return found != views.end() &&
+               keeps_groups_of(static_cast<std::size_t>(found - views.begin()));
+    }
+    [[nodiscard]] bool keeps_groups() const
+    {
+        for (std::size_t index = 0; index < views.size(); ++index) {
+            if (keeps_groups_of(index)) {
+                return true;
+            }
+        }
+        return false;
+    }
 };
 
 // Compiles every function of a design doc. Throws HttpError 400 invalid_design_doc naming the
@@ -115,7 +138,8 @@ SqliteDatabase::Design SqliteDatabase::load_design(std::string_view design)
     }
     // The signature covers everything that decides the rows, ICU's version included: its sort
     // keys are what the index is ordered by.
-    std::string signature_text = std::string("icu ") + U_ICU_VERSION + "\n";
+    // "groups 1": indexes from before the kept reductions (view_groups) are built again.
+    std::string signature_text = std::string("icu ") + U_ICU_VERSION + "\ngroups 1\n";
     if (doc->contains("views") && (*doc)["views"].is_object()) {
         for (const auto& [name, view] : (*doc)["views"].items()) {
             if (!view.is_object() || !view.contains("map") || !view["map"].is_string()) {
@@ -184,6 +208,7 @@ void SqliteDatabase::update_view_index(const Design& design)
                 connection.statement("DELETE FROM view_rows WHERE ddoc = ?")
                     .bind(1, design.id)
                     .run();
+                ViewGroups::clear(connection, design.id);
                 connection.statement("INSERT OR REPLACE INTO view_indexes VALUES (?, ?, 0)")
                     .bind(1, design.id)
                     .bind(2, design.signature)
@@ -239,7 +264,23 @@ void SqliteDatabase::update_view_index(const Design& design)
         }
         auto& remove = connection.statement("DELETE FROM view_rows WHERE ddoc = ? AND doc_id = ?");
         auto& insert = connection.statement("INSERT INTO view_rows VALUES (?, ?, ?, ?, ?, ?, ?)");
+        auto& previous =
+            connection.statement("SELECT view, key, value FROM view_rows WHERE ddoc = ? AND "
+                                 "doc_id = ?");
         for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (design.keeps_groups()) {
+                // The doc's rows leave their groups before they leave the index.
+                previous.bind(1, design.id).bind(2, batch[i].id);
+                while (previous.step()) {
+                    const std::string view = previous.text(0);
+                    if (design.keeps_groups_of(view)) {
+                        ViewGroups::apply(connection, design.id, view,
+                                          nlohmann::json::parse(previous.text_view(1)),
+                                          nlohmann::json::parse(previous.text_view(2)), -1);
+                    }
+                }
+                previous.reset();
+            }
             remove.bind(1, design.id).bind(2, batch[i].id).run();
             if (mapped_at[i] == SIZE_MAX || outcomes.empty()) {
                 continue;
@@ -263,6 +304,9 @@ void SqliteDatabase::update_view_index(const Design& design)
                         .bind(6, key.dump())
                         .bind(7, value.dump())
                         .run();
+                    if (design.keeps_groups_of(v)) {
+                        ViewGroups::apply(connection, design.id, design.views[v], key, value, 1);
+                    }
                 }
             }
         }
@@ -352,11 +396,18 @@ ViewResult SqliteDatabase::read_view(const Design& design, std::size_t index,
     const std::lock_guard lock(m_mutex);
     auto& connection = open_existing();
     ViewResult result;
-    auto& total =
-        connection.statement("SELECT COUNT(*) FROM view_rows WHERE ddoc = ? AND view = ?");
-    total.bind(1, design.id).bind(2, view).step();
-    result.total_rows = static_cast<std::uint64_t>(total.integer(0));
-    total.reset();
+    if (reducing) {
+        if (auto kept = ViewGroups::read(connection, design.id, view, *reduce_function, query)) {
+            result.rows = std::move(*kept);
+            return result;
+        }
+    } else {
+        auto& total =
+            connection.statement("SELECT COUNT(*) FROM view_rows WHERE ddoc = ? AND view = ?");
+        total.bind(1, design.id).bind(2, view).step();
+        result.total_rows = static_cast<std::uint64_t>(total.integer(0));
+        total.reset();
+    }
 
     const char* direction = query.descending ? " DESC" : "";
     const std::string order = std::string(" ORDER BY key_order") + direction + ", id_order" +

@@ -114,6 +114,9 @@ nlohmann::json Reducer::result() const
 nlohmann::json group_key(const nlohmann::json& key, bool group, std::optional<int> group_level)
 {
     if (group_level) {
+        if (*group_level == 0) {
+            return nullptr; // CouchDB's group_level=0 is no grouping: one row
+        }
         if (!key.is_array() || static_cast<int>(key.size()) <= *group_level) {
             return key;
         }
