@@ -10,6 +10,9 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #ifndef EDW_SOURCE_DIR
 #define EDW_SOURCE_DIR "."
 #endif
@@ -214,6 +217,44 @@ TEST_CASE("docs no step can take are counted with the reason, and an unknown ste
         REQUIRE(page.rows.size() == 8);
         CHECK(page.rows[0].detail.is_string());
     }
+}
+
+TEST_CASE("one status is one state of the store, even while docs pass the steps meanwhile")
+{
+    // The embedded store: its index moves only when a query asks, so each count of a status
+    // read while writes go on would otherwise see another state ("done 12060" next to "last
+    // hour 100000").
+    const auto& backend = backends[1];
+    REQUIRE(std::string(backend.name) == "embedded");
+    auto db = backend.make("edw-pipeline-status-snapshot");
+    REQUIRE(db->save(edw::build_design_doc(std::string(EDW_SOURCE_DIR) + "/design-docs/process"))
+                .status == edw::SaveStatus::ok);
+    std::atomic<bool> writing{true};
+    std::thread writer([&] {
+        for (int batch = 0; batch < 2000 && writing; ++batch) {
+            std::vector<nlohmann::json> docs;
+            const auto time = edw::iso8601(std::chrono::system_clock::now());
+            for (int i = 0; i < 20; ++i) {
+                docs.push_back(file_doc("b" + std::to_string(batch) + "-" + std::to_string(i),
+                                        {{{"name", "move_to_sps"}, {"date", time}},
+                                         {{"name", "signal_processing"}, {"date", time}}}));
+            }
+            (void)db->bulk_save(docs);
+        }
+    });
+    int inconsistent = 0;
+    for (int read = 0; read < 15; ++read) {
+        const auto status =
+            edw::read_pipeline_status(*db, "process", std::chrono::system_clock::now());
+        for (const auto& step : status.steps) {
+            // Every doc was done within the hour: the two counts come from one state or differ.
+            inconsistent += step.done == step.done_in_last(edw::throughput_minutes) ? 0 : 1;
+        }
+        inconsistent += status.finished == step_named(status, "signal_processing").done ? 0 : 1;
+    }
+    writing = false;
+    writer.join();
+    CHECK(inconsistent == 0);
 }
 
 TEST_CASE("pages of the waiting and failed docs of a step, oldest first")
