@@ -26,6 +26,14 @@ done
 expect_status 2 "$prefix/bin/edw"
 expect_output "a subcommand is required"
 
+# The scripts' --help prints their header and does nothing else.
+expect_status 0 "$EDW_SOURCE_DIR/scripts/demo" --help
+expect_output "Usage: scripts/demo [N] [--server] [--serve]"
+expect_no_output "set -euo pipefail"
+expect_status 0 "$EDW_SOURCE_DIR/scripts/test" --help
+expect_output "Other arguments go to ctest"
+expect_no_output "Test project"
+
 # From a folder with no design-docs/ in it, `edw design push` pushes the installed design doc,
 # whose functions the installed edw-js compiles.
 mkdir elsewhere && cd elsewhere
