@@ -1,3 +1,3 @@
 function (doc, req) {
-  return {body: `${doc._id} is ${doc.status}`};
+  return {body: doc._id + " is " + doc.status};
 }
