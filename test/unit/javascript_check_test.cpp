@@ -154,8 +154,7 @@ TEST_CASE("the source must be one function expression")
     CHECK_THROWS_WITH_AS(check("\n(doc) => { emit(doc._id, null); }"),
                          "test.js:2: expected a function expression, found '('", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("var f = function (doc) {}"),
-                         "test.js:1: expected a function expression, found 'var'",
-                         edw::JsonError);
+                         "test.js:1: expected a function expression, found 'var'", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function {}"),
                          "test.js:1: expected '(' after 'function', found '{'", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (doc)\n  emit(doc._id);"),
@@ -173,11 +172,9 @@ TEST_CASE("nothing but one semicolon may follow the function")
                          "test.js:3: unexpected 'function' after the end of the function",
                          edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (a) {};;"),
-                         "test.js:1: unexpected ';' after the end of the function",
-                         edw::JsonError);
+                         "test.js:1: unexpected ';' after the end of the function", edw::JsonError);
     CHECK_THROWS_WITH_AS(check("function (a) {}\n(doc)"),
-                         "test.js:2: unexpected '(' after the end of the function",
-                         edw::JsonError);
+                         "test.js:2: unexpected '(' after the end of the function", edw::JsonError);
 }
 
 TEST_CASE("comments outside the function are refused, since PouchDB would misread them")
