@@ -175,6 +175,7 @@ void CouchServer::log_in()
     } catch (const TransportError& error) {
         throw TransportError("cannot " + action + ": " + error.what());
     }
+    refuse_without_password(response, "log in to " + m_options.url.str());
     throw_if_error(response, action);
     remember_cookie(response);
     const std::lock_guard lock(m_cookie_mutex);
@@ -182,6 +183,18 @@ void CouchServer::log_in()
         throw HttpError("cannot " + action + ": the server sent no AuthSession cookie",
                         response.status, "unauthorized", "no AuthSession cookie");
     }
+}
+
+// "Name or password is incorrect" hides the likelier cause when no password was given at all.
+void CouchServer::refuse_without_password(const HttpResponse& response, std::string_view action)
+{
+    if (response.status != 401 || m_options.username.empty() || !m_options.password.empty()) {
+        return;
+    }
+    throw HttpError("cannot " + std::string(action) + " as " + m_options.username +
+                        ": HTTP 401 unauthorized: no password is set (EDW_PASSWORD is unset or "
+                        "empty, and the settings file gives none)",
+                    401, "unauthorized", "no password");
 }
 
 void CouchServer::wait_before_retry(Backoff& backoff, const HttpResponse* response,
@@ -231,6 +244,7 @@ HttpResponse CouchServer::send(HttpMethod method, std::string_view path_and_quer
             --attempt;
             continue;
         }
+        refuse_without_password(response, action);
         if (is_retryable(response.status) && attempt < m_options.retry.max_attempts) {
             wait_before_retry(backoff, &response,
                               "cannot " + std::string(action) + ": HTTP " +
@@ -259,6 +273,7 @@ HttpResponse CouchServer::stream(HttpMethod method, std::string_view path_and_qu
         }
         timeline.done(response);
         remember_cookie(response);
+        refuse_without_password(response, "read the changes feed");
         if (response.status != 401 || m_options.auth != AuthMethod::cookie || attempt > 0) {
             return response;
         }

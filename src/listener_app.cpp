@@ -71,15 +71,18 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
                    "Settings file (default ./edw.ini; EDW_* environment variables override it)");
     app.add_option("--name", options.name,
                    "Listener name: names its checkpoint and lock (default " + spec.program + ")");
-    app.add_option("--jobs", options.jobs, "Callbacks run at once")
-        ->check(CLI::Range(1, 256))
+    app.add_option("--jobs", options.jobs, "Callbacks run at once (1 to 256)")
+        ->type_name("N")
+        ->check(CLI::Range(1, 256).description(""))
         ->capture_default_str();
     app.add_option("--since", options.since,
                    "Where to start: 'checkpoint' (catch up, then resume from the saved seq), "
                    "'now', or a seq")
         ->capture_default_str();
-    app.add_option("--batch-size", options.batch_size, "Most docs written in one request")
-        ->check(CLI::Range(1, 10000))
+    app.add_option("--batch-size", options.batch_size,
+                   "Most docs written in one request (1 to 10000)")
+        ->type_name("N")
+        ->check(CLI::Range(1, 10000).description(""))
         ->capture_default_str();
     app.add_option("--feed-filter", options.feed_filter,
                    "Which changes a server sends: 'auto' (from what the server says it is: a "
@@ -208,7 +211,7 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         const auto database = open_database(settings);
         const Step step = spec.make_step();
         log_info("starting step " + step.name + " on " + database->describe() + " with " +
-                 std::to_string(options.jobs) + " jobs" +
+                 std::to_string(options.jobs) + (options.jobs == 1 ? " job" : " jobs") +
                  (runner.shard.is_whole() ? std::string()
                                           : ", share " + runner.shard.str() + " of its docs"));
         StepRunner runner_instance(*database, step, runner);
@@ -250,6 +253,17 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     } catch (const AlreadyRunning& error) {
         report_failure(options.name, error);
         return exit_locked;
+    } catch (const HttpError& error) {
+        // A seq is opaque, so --since SEQ is checked by the server: a 400 on the feed then
+        // means the command line was wrong, not the server.
+        const bool given_seq = options.since != "checkpoint" && options.since != "now";
+        if (!given_seq || !error.is_bad_request() ||
+            std::string_view(error.what()).find("changes feed") == std::string_view::npos) {
+            return report_failure(options.name, error);
+        }
+        return report_failure(options.name,
+                              ConfigError("--since " + options.since +
+                                          ": the server refused it as a seq: " + error.what()));
     } catch (const Error& error) {
         if (daemon && !daemon->has_reported()) {
             // The starter is still waiting: it prints the reason and exits with the status.

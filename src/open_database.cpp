@@ -12,7 +12,8 @@ std::unique_ptr<Database> open_database(const Settings& settings)
     if (settings.server.is_file()) {
         // The embedded store's functions get the time CouchDB gives its JavaScript processes.
         return std::make_unique<SqliteDatabase>(settings.server.path(),
-                                                std::chrono::milliseconds(settings.js_timeout));
+                                                std::chrono::milliseconds(settings.js_timeout),
+                                                settings.database);
     }
     return connect_server(settings)->database(settings.database);
 }

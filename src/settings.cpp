@@ -140,8 +140,12 @@ Ini read_ini(std::string_view text, const std::string& source)
         }
         const auto& known = section == &ini.database ? database_keys : cloudant_keys;
         if (known.find(key) == known.end()) {
-            throw ConfigError(key_where(source, *section, key) +
-                              ": unknown key (known: " + join(known) + ")");
+            // ConfigParser also splits at ':', so `url file:x.db` reads as the key "url file".
+            const bool spaced = key.find_first_of(" \t") != std::string::npos;
+            fail_at_line(source, number,
+                         "[" + section->name + "] " + key + ": unknown key" +
+                             (spaced ? " (expected 'key = value': is the '=' missing?)" : "") +
+                             " (known: " + join(known) + ")");
         }
         const auto [entry, is_new] = section->entries.try_emplace(
             key, Entry{.value = std::string(trim(line.substr(separator + 1))), .line = number});

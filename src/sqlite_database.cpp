@@ -84,8 +84,10 @@ std::string next_rev(const std::string& previous, const std::string& body, bool 
 
 HttpError missing_database(const std::string& path)
 {
-    return HttpError("cannot open embedded store " + path +
-                         ": HTTP 404 not_found: Database does not exist.",
+    // Still a 404 not_found to callers, as a missing database is on a server; the words are
+    // for a file.
+    return HttpError("the embedded store " + path +
+                         " does not exist (no such file); create it with: edw db create",
                      404, "not_found", "Database does not exist.");
 }
 
@@ -113,8 +115,10 @@ void create_doc_indexes(SqliteConnection& connection)
 
 } // namespace
 
-SqliteDatabase::SqliteDatabase(std::filesystem::path path, std::chrono::milliseconds js_timeout)
+SqliteDatabase::SqliteDatabase(std::filesystem::path path, std::chrono::milliseconds js_timeout,
+                               std::string name)
     : m_path(std::move(path))
+    , m_name(name.empty() ? m_path.stem().string() : std::move(name))
     , m_engine(std::make_unique<JavaScriptEngine>(js_timeout))
 {}
 
@@ -303,7 +307,8 @@ nlohmann::json SqliteDatabase::info()
     const auto doc_del_count = totals.integer(1);
     const auto update_seq = totals.integer(2);
     totals.reset();
-    return {{"db_name", m_path.filename().string()},
+    return {{"db_name", m_name},
+            {"file", m_path.string()},
             {"doc_count", doc_count},
             {"doc_del_count", doc_del_count},
             {"update_seq", update_seq},

@@ -29,9 +29,11 @@ class WalWatch;
 /// order. A design doc whose functions do not compile is refused when it is written.
 class SqliteDatabase final : public Database {
 public:
-    /// `js_timeout` bounds each call of a design-doc function.
+    /// `js_timeout` bounds each call of a design-doc function; `name` is the database name the
+    /// settings give, which info() reports as `db_name` (the file's stem when empty).
     explicit SqliteDatabase(std::filesystem::path path,
-                            std::chrono::milliseconds js_timeout = std::chrono::seconds(5));
+                            std::chrono::milliseconds js_timeout = std::chrono::seconds(5),
+                            std::string name = {});
     ~SqliteDatabase() override;
 
     [[nodiscard]] std::string describe() const override;
@@ -67,6 +69,7 @@ private:
                            bool exists, const std::string& text);
 
     std::filesystem::path m_path;
+    std::string m_name;
     std::mutex m_mutex; ///< One connection, used by one thread at a time.
     std::unique_ptr<SqliteConnection> m_connection;
     std::unique_ptr<JavaScriptEngine> m_engine;

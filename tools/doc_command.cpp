@@ -50,7 +50,19 @@ void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action
                 }
             }
             std::istream& in = *source == "-" ? std::cin : file;
-            const auto given = nlohmann::json::parse(in, nullptr, false);
+            nlohmann::json given;
+            try {
+                given = nlohmann::json::parse(in);
+            } catch (const nlohmann::json::parse_error& error) {
+                // The library's message says where the JSON broke; its "[json.exception...] "
+                // tag says nothing to a user.
+                const std::string_view what = error.what();
+                const auto tag_end = what.find("] ");
+                throw JsonError("cannot put " + *source + ": not valid JSON: " +
+                                std::string(tag_end == std::string_view::npos
+                                                ? what
+                                                : what.substr(tag_end + 2)));
+            }
             if (!given.is_object() || !given.contains("_id") || !given["_id"].is_string()) {
                 throw JsonError("cannot put " + *source + ": not a JSON object with a string _id");
             }

@@ -6,6 +6,7 @@
 #include <edw/exit_status.hpp>
 #include <edw/version.hpp>
 
+#include <functional>
 #include <iostream>
 
 namespace edw::tools {
@@ -37,6 +38,16 @@ int main(int argc, char** argv)
     add_retry_commands(app, global, action);
     add_serve_command(app, global, action);
     add_bench_commands(app, global, action);
+    // A subcommand's --help shows only its own options: say where the global one goes.
+    const std::function<void(CLI::App&)> add_footer = [&add_footer](CLI::App& command) {
+        for (auto* sub : command.get_subcommands({})) {
+            sub->footer("\nGlobal option (before or after the subcommand):\n  --config FILE    "
+                        "Settings file (default ./edw.ini; EDW_* environment variables override "
+                        "it)");
+            add_footer(*sub);
+        }
+    };
+    add_footer(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

@@ -2,6 +2,7 @@
 #include "command.hpp"
 
 #include <edw/error.hpp>
+#include <edw/exit_status.hpp>
 #include <edw/metadata.hpp>
 #include <edw/open_database.hpp>
 #include <edw/progress.hpp>
@@ -69,6 +70,14 @@ int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
 {
     const auto database = open_database(load_tool_settings(global));
     const std::string run = options.run.empty() ? next_free_run(*database) : options.run;
+    if (!options.run.empty() && run_exists(*database, run)) {
+        // Nothing would be created: an existing doc is never overwritten.
+        std::cerr << "edw: run " << run << " already has docs in " << database->describe() << " ("
+                  << run
+                  << "_000 ...); metadata make never overwrites a doc: give another --run, or "
+                     "none for the next free run\n";
+        return exit_failure;
+    }
     std::mt19937_64 rng(std::random_device{}());
     Progress progress("run " + run, static_cast<std::uint64_t>(options.count), "docs");
     int created = 0;
@@ -95,7 +104,8 @@ int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
     std::cout << "created " << created << " docs of run " << run << " in " << database->describe()
               << "\n";
     if (!refused.empty()) {
-        std::cerr << "edw: " << refused.size() << " docs were not created, for example "
+        std::cerr << "edw: " << refused.size()
+                  << " docs were not created (existing docs are never overwritten), for example "
                   << refused.front() << "\n";
         return 1;
     }

@@ -141,13 +141,13 @@ void add_retry_commands(CLI::App& app, const GlobalOptions& global, Action& acti
         "retry", "Put parked docs back into the pipeline: status \"good\", attempts from zero");
     again->fallthrough();
     again->add_option("--step", options->step, "Only docs parked at this step");
-    auto* id = again->add_option("--id", options->id, "This doc");
-    auto* all = again->add_flag("--all-failed", options->all_failed, "Every parked doc");
-    id->excludes(all);
-    all->excludes(id);
-    again->callback([&action, &global, options, again] {
-        if (options->id.empty() && !options->all_failed) {
-            throw CLI::RequiredError("edw retry needs --id ID or --all-failed");
+    // One of the two, checked below rather than with excludes(), which CLI11 prints into the
+    // option column of the help.
+    again->add_option("--id", options->id, "This doc (or --all-failed)")->type_name("ID");
+    again->add_flag("--all-failed", options->all_failed, "Every parked doc (or --id)");
+    again->callback([&action, &global, options] {
+        if (options->id.empty() == !options->all_failed) {
+            throw CLI::ValidationError("edw retry needs --id ID or --all-failed, one of them");
         }
         action = [&global, options] { return retry(global, *options); };
     });

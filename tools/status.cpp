@@ -249,8 +249,12 @@ void add_status_command(CLI::App& app, const GlobalOptions& global, Action& acti
     auto options = std::make_shared<StatusOptions>();
     status->add_flag("--json", options->json, "Print one JSON object (one per line with --watch)");
     status->add_flag("--watch", options->watch, "Refresh until Ctrl-C (in place on a terminal)");
-    status->add_option("--interval", options->interval, "Seconds between refreshes with --watch")
-        ->check(CLI::Range(0.1, 3600.0));
+    status
+        ->add_option("--interval", options->interval,
+                     "Seconds between refreshes with --watch (0.1 to 3600)")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0.1, 3600.0).description(""))
+        ->capture_default_str();
     status->callback([&action, &global, options] {
         action = [&global, options] { return print_status(global, *options); };
     });

@@ -183,6 +183,21 @@ void StatusServer::add_routes()
             }
         });
 
+    // Errors cpp-httplib answers by itself (a request it cannot read) get a JSON body too, like
+    // every other answer of the API, instead of an empty one.
+    server.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
+        if (!response.body.empty()) {
+            return;
+        }
+        if (response.status == 400 && request.method == "POST") {
+            answer_error(response, 400, "bad_request",
+                         "the request could not be read: a POST needs a body and its "
+                         "Content-Length; send {} with Content-Type: application/json");
+            return;
+        }
+        answer_error(response, response.status, "error", "HTTP " + std::to_string(response.status));
+    });
+
     for (const auto& asset : web_assets()) {
         const std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
         server.Get(path, [&asset](const httplib::Request&, httplib::Response& response) {

@@ -71,6 +71,7 @@ private:
     void add_credentials(HttpRequest& request);
     void remember_cookie(const HttpResponse& response);
     void log_in();
+    void refuse_without_password(const HttpResponse& response, std::string_view action);
     void wait_before_retry(Backoff& backoff, const HttpResponse* response, std::string_view why);
 
     ServerOptions m_options;

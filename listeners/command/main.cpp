@@ -33,7 +33,10 @@ int main(int argc, char** argv)
                                 "The command, run by /bin/sh -c once per doc")
                      ->required();
                  app.add_option("--timeout", *timeout,
-                                "Seconds one run may take before it is killed (a failure)")
+                                "Seconds one run of the command may take: then it is killed with "
+                                "everything it started, and the attempt fails. This is the limit "
+                                "that applies to a command; --step-timeout is the runner's outer "
+                                "limit for any step, and should be longer")
                      ->check(CLI::Range(0.001, 604800.0))
                      ->capture_default_str();
              }});

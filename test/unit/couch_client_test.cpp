@@ -21,13 +21,14 @@ struct Client {
     std::unique_ptr<edw::Database> db;
 
     explicit Client(edw::AuthMethod auth = edw::AuthMethod::basic,
-                    std::chrono::milliseconds silence_limit = std::chrono::milliseconds(0))
+                    std::chrono::milliseconds silence_limit = std::chrono::milliseconds(0),
+                    std::string password = "s3cret-pass")
     {
         edw::ServerOptions options;
         options.silence_limit = silence_limit;
         options.url = edw::Url::parse("http://127.0.0.1:5984");
         options.username = "admin";
-        options.password = "s3cret-pass";
+        options.password = std::move(password);
         options.auth = auth;
         options.retry.sleep = [this](std::chrono::milliseconds wait) { waits.push_back(wait); };
         server = std::make_shared<edw::CouchServer>(options, transport);
@@ -102,6 +103,22 @@ TEST_CASE("a missing doc is empty but a missing database is an error")
     CHECK_THROWS_AS(client.db->get("nope"), edw::HttpError);
     client.transport->answer(load_recording("pouchdb-server-4.2.0", "db-missing"));
     CHECK_THROWS_AS(client.db->info(), edw::HttpError);
+}
+
+TEST_CASE("a username without a password: the 401 says that no password is set")
+{
+    for (const auto auth : {edw::AuthMethod::basic, edw::AuthMethod::cookie}) {
+        Client client(auth, std::chrono::milliseconds(0), "");
+        client.transport->answer(load_recording("couchdb-3.4.3", "unauthorized"));
+        try {
+            client.db->info();
+            FAIL("expected an HttpError");
+        } catch (const edw::HttpError& error) {
+            CHECK(error.is_unauthorized());
+            CHECK(std::string(error.what()).find("no password is set (EDW_PASSWORD is unset") !=
+                  std::string::npos);
+        }
+    }
 }
 
 TEST_CASE("a wrong password gives an unauthorized error that names the action and not the password")

@@ -293,10 +293,15 @@ TEST_CASE("a bad URL is refused naming the section and key")
 TEST_CASE("an unknown key in a known section is refused naming the file, section and key")
 {
     CHECK_THROWS_WITH_AS(parse("[database]\nurl = http://h\nnmae = db\n"),
-                         doctest::Contains("edw.ini: [database] nmae: unknown key"),
+                         doctest::Contains("edw.ini: line 3: [database] nmae: unknown key"),
                          edw::ConfigError);
     CHECK_THROWS_WITH_AS(parse("[cloudant]\nviewnames = x\n"),
-                         doctest::Contains("edw.ini: [cloudant] viewnames: unknown key"),
+                         doctest::Contains("edw.ini: line 2: [cloudant] viewnames: unknown key"),
+                         edw::ConfigError);
+    // ConfigParser splits at ':' too: a line that lost its '=' reads as a key with a space.
+    CHECK_THROWS_WITH_AS(parse("[database]\nurl file:edw-data/x.db\n"),
+                         doctest::Contains("edw.ini: line 2: [database] url file: unknown key "
+                                           "(expected 'key = value': is the '=' missing?)"),
                          edw::ConfigError);
 }
 
