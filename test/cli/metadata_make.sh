@@ -18,7 +18,7 @@ done
 
 before=$(all_docs edw-cli-metadata | grep -o '"_rev":"[^"]*"' | sort | md5sum)
 expect_status 1 "$edw" metadata make 2 --run ma22a000
-expect_output "not created"
+expect_output "run ma22a000 already has docs"
 after=$(all_docs edw-cli-metadata | grep -o '"_rev":"[^"]*"' | sort | md5sum)
 [ "$before" = "$after" ] && ok "no existing doc changed" || fail "existing docs were changed"
 # Past run 999 the text order of ids no longer follows the run numbers; numbering must go on.
