@@ -4,6 +4,7 @@
 #include <edw/error.hpp>
 #include <edw/javascript_check.hpp>
 #include <edw/javascript_engine.hpp>
+#include <edw/json_parse_reason.hpp>
 #include <edw/pipeline_status.hpp>
 #include <edw/state_counts.hpp>
 
@@ -399,12 +400,7 @@ nlohmann::json load_design_doc(const fs::path& path)
     try {
         doc = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& parse_error) {
-        // The library's message locates the error; its "[json.exception...] " tag says nothing.
-        const std::string_view what = parse_error.what();
-        const auto tag_end = what.find("] ");
-        throw JsonError(
-            failure + "not valid JSON: " +
-            std::string(tag_end == std::string_view::npos ? what : what.substr(tag_end + 2)));
+        throw JsonError(failure + "not valid JSON: " + json_parse_reason(parse_error));
     }
     if (!doc.is_object()) {
         throw ConfigError(failure + "not a JSON object");

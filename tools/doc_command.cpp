@@ -3,6 +3,7 @@
 #include "command.hpp"
 
 #include <edw/error.hpp>
+#include <edw/json_parse_reason.hpp>
 #include <edw/open_database.hpp>
 
 #include <fstream>
@@ -54,14 +55,8 @@ void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action
             try {
                 given = nlohmann::json::parse(in);
             } catch (const nlohmann::json::parse_error& error) {
-                // The library's message says where the JSON broke; its "[json.exception...] "
-                // tag says nothing to a user.
-                const std::string_view what = error.what();
-                const auto tag_end = what.find("] ");
-                throw JsonError("cannot put " + *source + ": not valid JSON: " +
-                                std::string(tag_end == std::string_view::npos
-                                                ? what
-                                                : what.substr(tag_end + 2)));
+                throw JsonError("cannot put " + *source +
+                                ": not valid JSON: " + json_parse_reason(error));
             }
             if (!given.is_object() || !given.contains("_id") || !given["_id"].is_string()) {
                 throw JsonError("cannot put " + *source + ": not a JSON object with a string _id");
