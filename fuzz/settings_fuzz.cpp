@@ -15,11 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     try {
         const auto settings = edw::parse_settings(text, "fuzz.ini", no_environment);
-        // Whatever was accepted prints without credentials: no user info before the host. (Not
-        // "the password is nowhere in it": a password may well be a substring of a host name.)
+        // Whatever server URL was accepted prints without credentials: no user info before the
+        // host. (Not "the password is nowhere in it": a password may well be a substring of a
+        // host name.) A file URL has no authority, and its path may hold any text, `://u:p@`
+        // included, so it is not looked at.
         const std::string printed = settings.server.str();
         const auto scheme_end = printed.find("://");
-        if (scheme_end != std::string::npos) {
+        if (!settings.server.is_file() && scheme_end != std::string::npos) {
             const auto authority = printed.substr(
                 scheme_end + 3, printed.find('/', scheme_end + 3) - (scheme_end + 3));
             if (authority.find('@') != std::string::npos) {

@@ -68,6 +68,16 @@ TEST_CASE("an absolute file URL gives the absolute path and round-trips")
           edw::Url::parse("file:///abs/x.db"));
 }
 
+TEST_CASE("a file path that looks like a URL with user info is a path, kept as written")
+{
+    // Found by the settings fuzzer: a file name may hold "://u:p@"; it names no user and no host.
+    const auto url = edw::Url::parse("file:dir/x:tims://p:u@h.db");
+    CHECK(url.is_file());
+    CHECK(url.username().empty());
+    CHECK(url.path() == "dir/x:tims://p:u@h.db");
+    CHECK(url.str() == "file:dir/x:tims://p:u@h.db");
+}
+
 TEST_CASE("credentials are split off and percent-decoded")
 {
     const auto url = edw::Url::parse("https://ad%40min:p%3Ass%2Fw%40rd@h.example:6984/db");
