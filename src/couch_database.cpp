@@ -348,6 +348,133 @@ ViewResult CouchDatabase::query(std::string_view design, std::string_view view,
                     "view " + std::string(design) + "/" + std::string(view));
 }
 
+std::optional<nlohmann::json> CouchDatabase::get_with_history(std::string_view id)
+{
+    const std::string action = "read doc " + std::string(id) + " of " + describe();
+    const auto response = m_server->send(
+        HttpMethod::get, path("/" + encode_doc_id(id) + "?revs=true&conflicts=true"), {}, action);
+    if (response.status == 404) {
+        const auto body = nlohmann::json::parse(response.body, nullptr, false);
+        if (body.is_object() &&
+            (body.value("reason", "") == "missing" || body.value("reason", "") == "deleted")) {
+            return std::nullopt;
+        }
+    }
+    throw_if_error(response, action);
+    return parse_object(response, action);
+}
+
+std::map<std::string, RevsDiff>
+CouchDatabase::revs_diff(const std::map<std::string, std::vector<std::string>>& revs)
+{
+    const std::string action = "compare revisions with " + describe() + " (_revs_diff)";
+    const auto response =
+        m_server->send(HttpMethod::post, path("/_revs_diff"), nlohmann::json(revs).dump(), action);
+    throw_if_error(response, action);
+    const auto json = parse_object(response, action);
+    if (!json.is_object()) {
+        throw JsonError("cannot " + action + ": expected an object, got " +
+                        json.dump().substr(0, 200));
+    }
+    std::map<std::string, RevsDiff> answer;
+    for (const auto& [id, diff] : json.items()) {
+        RevsDiff entry;
+        if (diff.is_object()) {
+            entry.missing = diff.value("missing", std::vector<std::string>());
+            entry.possible_ancestors = diff.value("possible_ancestors", std::vector<std::string>());
+        }
+        if (!entry.missing.empty()) {
+            answer.emplace(id, std::move(entry));
+        }
+    }
+    return answer;
+}
+
+std::vector<RevisionRead> parse_bulk_get(const nlohmann::json& answer)
+{
+    const auto results = answer.is_object() ? answer.find("results") : answer.end();
+    if (!answer.is_object() || results == answer.end() || !results->is_array()) {
+        throw JsonError("expected {\"results\": [...]}, got " + answer.dump().substr(0, 200));
+    }
+    std::vector<RevisionRead> reads;
+    for (const auto& result : *results) {
+        const std::string id = result.value("id", "");
+        const auto docs = result.find("docs");
+        if (docs == result.end() || !docs->is_array()) {
+            throw JsonError("a _bulk_get result for " + id + " has no docs");
+        }
+        for (const auto& item : *docs) {
+            RevisionRead read;
+            read.id = id;
+            if (item.contains("ok") && item["ok"].is_object()) {
+                read.doc = item["ok"];
+                read.rev = read.doc->value("_rev", "");
+            } else if (item.contains("error") && item["error"].is_object()) {
+                const auto& error = item["error"];
+                read.rev = error.value("rev", "");
+                read.error = error.value("error", "error");
+                read.reason = error.value("reason", "");
+            } else if (item.contains("missing") && item["missing"].is_string()) {
+                // PouchDB's form of not_found.
+                read.rev = item["missing"].get<std::string>();
+                read.error = "not_found";
+                read.reason = "missing";
+            } else {
+                throw JsonError("a _bulk_get result for " + id + " is neither ok nor error");
+            }
+            reads.push_back(std::move(read));
+        }
+    }
+    return reads;
+}
+
+std::vector<RevisionRead> CouchDatabase::bulk_get(const std::vector<RevisionRequest>& revisions)
+{
+    const std::string action =
+        "read " + std::to_string(revisions.size()) + " revisions of " + describe() + " (_bulk_get)";
+    nlohmann::json docs = nlohmann::json::array();
+    for (const auto& request : revisions) {
+        docs.push_back({{"id", request.id}, {"rev", request.rev}});
+    }
+    const auto response = m_server->send(HttpMethod::post, path("/_bulk_get?revs=true&latest=true"),
+                                         nlohmann::json{{"docs", std::move(docs)}}.dump(), action);
+    throw_if_error(response, action);
+    try {
+        return parse_bulk_get(parse_object(response, action));
+    } catch (const JsonError& error) {
+        throw JsonError("cannot " + action + ": " + error.what());
+    }
+}
+
+std::vector<BulkResult> CouchDatabase::bulk_save_replicated(const std::vector<nlohmann::json>& docs)
+{
+    const std::string action =
+        "write " + std::to_string(docs.size()) + " replicated revisions to " + describe();
+    const nlohmann::json body = {{"docs", docs}, {"new_edits", false}};
+    const auto response =
+        m_server->send(HttpMethod::post, path("/_bulk_docs"), body.dump(), action);
+    throw_if_error(response, action);
+    const auto json = parse_object(response, action);
+    if (!json.is_array()) {
+        throw JsonError("cannot " + action + ": expected an array, got " +
+                        json.dump().substr(0, 200));
+    }
+    // With new_edits=false CouchDB answers with the failures only; an element without an error
+    // (other servers list every doc) is a success.
+    std::vector<BulkResult> failures;
+    for (const auto& item : json) {
+        if (item.is_object() && item.contains("error")) {
+            BulkResult result;
+            result.id = item.value("id", "");
+            result.rev = item.value("rev", "");
+            result.error = item["error"].is_string() ? item["error"].get<std::string>() : "error";
+            result.reason = item.value("reason", "");
+            failures.push_back(std::move(result));
+        }
+    }
+    return failures;
+}
+
 std::optional<FeedEnd> CouchDatabase::changes(const ChangesQuery& query, ChangesHandler& handler)
 {
     std::string body;

@@ -27,6 +27,11 @@ public:
     ViewResult query(std::string_view design, std::string_view view,
                      const ViewQuery& query) override;
     std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) override;
+    std::optional<nlohmann::json> get_with_history(std::string_view id) override;
+    std::map<std::string, RevsDiff>
+    revs_diff(const std::map<std::string, std::vector<std::string>>& revs) override;
+    std::vector<RevisionRead> bulk_get(const std::vector<RevisionRequest>& revisions) override;
+    std::vector<BulkResult> bulk_save_replicated(const std::vector<nlohmann::json>& docs) override;
 
 private:
     [[nodiscard]] std::string path(std::string_view suffix = {}) const;
@@ -44,6 +49,10 @@ std::string encode_doc_id(std::string_view id);
 /// another order; unchanged when the docs have no distinct ids to match on.
 std::vector<BulkResult> in_request_order(const std::vector<nlohmann::json>& docs,
                                          std::vector<BulkResult> results);
+
+/// The revisions of a `_bulk_get` answer (`{"results": [{"id", "docs": [{"ok": doc} or
+/// {"error": {...}}]}]}`), one per `ok` or error. Throws JsonError for another shape.
+std::vector<RevisionRead> parse_bulk_get(const nlohmann::json& answer);
 
 /// The query string of a `_changes` request (starting with '?').
 std::string changes_query_string(const ChangesQuery& query);

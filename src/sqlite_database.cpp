@@ -16,10 +16,10 @@
 #include <thread>
 
 namespace edw {
-namespace {
 
 // The text stored for a doc: the doc without `_id`, `_rev` and `_deleted` (kept in columns of
-// their own), written straight from the doc rather than from a trimmed copy of it.
+// their own) and `_revisions` (kept as the revision tree), written straight from the doc rather
+// than from a trimmed copy of it.
 std::string stored_body(const nlohmann::json& doc)
 {
     std::string text;
@@ -30,7 +30,7 @@ std::string stored_body(const nlohmann::json& doc)
     bool first = true;
     for (auto it = doc.begin(); it != doc.end(); ++it) {
         const auto& key = it.key();
-        if (key == "_id" || key == "_rev" || key == "_deleted") {
+        if (key == "_id" || key == "_rev" || key == "_deleted" || key == "_revisions") {
             continue;
         }
         if (!first) {
@@ -44,6 +44,43 @@ std::string stored_body(const nlohmann::json& doc)
     text.push_back('}');
     return text;
 }
+
+std::optional<BulkResult> refused_fields(const nlohmann::json& doc, const std::string& id)
+{
+    BulkResult result;
+    result.id = id;
+    if (!doc.is_object()) {
+        result.error = "bad_request";
+        result.reason = "Document must be a JSON object";
+        return result;
+    }
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        // Other underscore fields are CouchDB's own; an unknown one is refused there too.
+        const auto& key = it.key();
+        if (key.size() > 0 && key[0] == '_' && key != "_id" && key != "_rev" && key != "_deleted" &&
+            key != "_attachments" && key != "_conflicts" && key != "_revisions") {
+            result.error = "doc_validation";
+            result.reason = "Bad special document member: " + key;
+            return result;
+        }
+    }
+    return std::nullopt;
+}
+
+void check_document_size(const std::string& body, const std::string& id, const std::string& where)
+{
+    // CouchDB 3's max_document_size (8,000,000 bytes by default): the whole request is refused
+    // with 413, none of its docs written (the caller's transaction is rolled back).
+    constexpr std::size_t max_document_size = 8'000'000;
+    if (body.size() > max_document_size) {
+        throw HttpError("cannot save doc " + id + " to " + where + ": document_too_large: it is " +
+                            std::to_string(body.size()) + " bytes, more than " +
+                            std::to_string(max_document_size),
+                        413, "document_too_large", id);
+    }
+}
+
+namespace {
 
 // Another connection holds the write lock. SQLite's own busy timeout sleeps 1, 2, 5, 10 ... 100
 // ms between looks, so with listeners committing small batches back to back the lock mostly sits
@@ -218,6 +255,12 @@ SqliteConnection& SqliteDatabase::open_existing()
     connection->use_wal();
     if (format < format_version) {
         WriteTransaction upgrade(*connection);
+        if (format < 5) {
+            // Stores before format 5 kept the current revision only: it becomes its doc's root.
+            create_revision_tree(*connection);
+            connection->execute("INSERT INTO revs (doc_id, rev, parent, deleted, leaf, body) "
+                                "SELECT id, rev, NULL, deleted, 1, NULL FROM docs");
+        }
         create_view_tables(*connection);
         create_doc_indexes(*connection);
         connection->execute("UPDATE meta SET value = '" + std::to_string(format_version) +
@@ -268,6 +311,7 @@ bool SqliteDatabase::create()
                   "NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE)");
     setup.execute("CREATE TABLE local_docs (id TEXT PRIMARY KEY, rev TEXT NOT NULL, body TEXT "
                   "NOT NULL)");
+    create_revision_tree(setup);
     create_view_tables(setup);
     create_doc_indexes(setup);
     setup.execute("INSERT INTO meta VALUES ('format', '" + std::to_string(format_version) +
@@ -339,72 +383,61 @@ std::optional<nlohmann::json> SqliteDatabase::get(std::string_view id)
 BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
 {
     auto& connection = *m_connection;
-    BulkResult result;
-    if (!doc.is_object()) {
-        result.error = "bad_request";
-        result.reason = "Document must be a JSON object";
-        return result;
+    const auto id_field = doc.is_object() ? doc.find("_id") : doc.end();
+    const std::string id = doc.is_object() && id_field != doc.end() && id_field->is_string()
+                               ? id_field->get<std::string>()
+                               : new_doc_id();
+    if (auto refused = refused_fields(doc, id)) {
+        return *refused;
     }
-    const auto id_field = doc.find("_id");
-    result.id = id_field != doc.end() && id_field->is_string() ? id_field->get<std::string>()
-                                                               : new_doc_id();
+    BulkResult result;
+    result.id = id;
     const std::string given_rev = doc.value("_rev", "");
     const bool deleting = doc.value("_deleted", false);
-    for (auto it = doc.begin(); it != doc.end(); ++it) {
-        // Other underscore fields are CouchDB's own; an unknown one is refused there too.
-        const auto& key = it.key();
-        if (key.size() > 0 && key[0] == '_' && key != "_id" && key != "_rev" && key != "_deleted" &&
-            key != "_attachments" && key != "_conflicts") {
-            result.error = "doc_validation";
-            result.reason = "Bad special document member: " + key;
-            return result;
-        }
-    }
     const std::string text = stored_body(doc);
-    // CouchDB 3's max_document_size (8,000,000 bytes by default): the whole request is refused
-    // with 413, none of its docs written (the caller's transaction is rolled back).
-    constexpr std::size_t max_document_size = 8'000'000;
-    if (text.size() > max_document_size) {
-        throw HttpError("cannot save doc " + result.id + " to " + describe() +
-                            ": document_too_large: it is " + std::to_string(text.size()) +
-                            " bytes, more than " + std::to_string(max_document_size),
-                        413, "document_too_large", result.id);
-    }
+    check_document_size(text, result.id, describe());
 
-    auto& read = connection.statement(local ? "SELECT rev, 0 FROM local_docs WHERE id = ?"
-                                            : "SELECT rev, deleted FROM docs WHERE id = ?");
+    auto& read = connection.statement(local ? "SELECT rev, 0, '' FROM local_docs WHERE id = ?"
+                                            : "SELECT rev, deleted, body FROM docs WHERE id = ?");
     read.bind(1, result.id);
-    const bool exists = read.step();
-    const std::string current = exists ? read.text(0) : std::string();
-    const bool tombstone = exists && read.integer(1) != 0;
+    std::optional<StoredDoc> before;
+    if (read.step()) {
+        before =
+            StoredDoc{read.text(0), read.integer(1) != 0, local ? std::string() : read.text(2)};
+    }
     read.reset();
+    const bool exists = before.has_value();
     if (local) {
         return write_local(result, given_rev, deleting, exists, text);
     }
-    // A stale rev, or a new doc over a live one, is a conflict. Over a tombstone a doc may be
-    // written without a rev; the new rev then follows the tombstone's.
-    const bool matches =
-        given_rev.empty() ? (!exists || tombstone) : (exists && given_rev == current);
+    // The revision the write replaces: the winner, or another leaf (an edit of a conflict).
+    // Without a rev, only a new doc or one whose every leaf is deleted (then the new revision
+    // follows the winning tombstone).
+    std::string parent;
+    bool matches = false;
+    if (given_rev.empty()) {
+        matches = !exists || before->deleted;
+        parent = exists ? before->rev : std::string();
+    } else if (exists && given_rev == before->rev) {
+        matches = true;
+        parent = given_rev;
+    } else if (exists && is_leaf(result.id, given_rev)) {
+        matches = true;
+        parent = given_rev;
+    }
     if (!matches || (deleting && !exists)) {
         result.error = deleting && !exists ? "not_found" : "conflict";
         result.reason = deleting && !exists ? "missing" : "Document update conflict.";
         return result;
     }
-    result.rev = next_rev(current, text, deleting);
-    // Each write takes the next seq; replacing the row keeps one entry per doc in the feed, the
-    // latest, as CouchDB's feed does.
-    connection
-        .statement("INSERT OR REPLACE INTO docs (id, rev, deleted, body, seq) VALUES (?, ?, ?, "
-                   "?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM docs))")
-        .bind(1, result.id)
-        .bind(2, result.rev)
-        .bind(3, static_cast<std::int64_t>(deleting ? 1 : 0))
-        .bind(4, deleting ? std::string("{}") : text)
-        .run();
-    if (deleting && result.id.rfind("_design/", 0) == 0) {
-        // A deleted design doc's indexes would never be read again; CouchDB's view cleanup.
-        connection.statement("DELETE FROM view_rows WHERE ddoc = ?").bind(1, result.id).run();
-        connection.statement("DELETE FROM view_indexes WHERE ddoc = ?").bind(1, result.id).run();
+    result.rev = next_rev(parent, text, deleting);
+    add_revision(result.id, result.rev, parent, deleting);
+    if (exists && parent == before->rev && !deleting) {
+        // The common case: a live child of the winner wins (its generation is above every other
+        // leaf's), and no other leaf's body moves.
+        store_winner(result.id, result.rev, false, text);
+    } else {
+        settle_winner(result.id, before ? &*before : nullptr, result.rev, deleting, text);
     }
     return result;
 }
@@ -437,11 +470,11 @@ BulkResult SqliteDatabase::write_local(BulkResult result, const std::string& giv
     return result;
 }
 
-std::vector<BulkResult> SqliteDatabase::bulk_save(const std::vector<nlohmann::json>& docs)
+// Design docs are compiled before the write (and without the connection's lock, since the
+// JavaScript engine may take a while to start): one that does not compile is refused.
+void SqliteDatabase::check_designs(const std::vector<nlohmann::json>& docs,
+                                   std::vector<BulkResult>& rejected)
 {
-    // Design docs are compiled before the write (and without the connection's lock, since the
-    // JavaScript engine may take a while to start): one that does not compile is refused.
-    std::vector<BulkResult> rejected(docs.size());
     for (std::size_t i = 0; i < docs.size(); ++i) {
         const auto& doc = docs[i];
         if (doc.is_object() && doc.value("_id", std::string()).rfind("_design/", 0) == 0 &&
@@ -456,6 +489,12 @@ std::vector<BulkResult> SqliteDatabase::bulk_save(const std::vector<nlohmann::js
             }
         }
     }
+}
+
+std::vector<BulkResult> SqliteDatabase::bulk_save(const std::vector<nlohmann::json>& docs)
+{
+    std::vector<BulkResult> rejected(docs.size());
+    check_designs(docs, rejected);
     const std::lock_guard lock(m_mutex);
     auto& connection = open_existing();
     std::vector<BulkResult> results;

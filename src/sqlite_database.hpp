@@ -3,6 +3,7 @@
 
 #include <edw/database.hpp>
 #include <edw/javascript_engine.hpp>
+#include <edw/revision.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -17,6 +18,14 @@ namespace edw {
 
 struct SqliteConnection;
 class WalWatch;
+
+/// Helpers the embedded store's files share (sqlite_database.cpp).
+std::string stored_body(const nlohmann::json& doc);
+/// The write of `doc` refused for its fields (not an object, an unknown `_` field), if it is.
+std::optional<BulkResult> refused_fields(const nlohmann::json& doc, const std::string& id);
+/// Throws HttpError 413 for a body over CouchDB's max_document_size.
+void check_document_size(const std::string& body, const std::string& id, const std::string& where);
+void create_revision_tree(SqliteConnection& connection);
 
 /// Documents with CouchDB revisions (`N-hash`, 409 on a stale or missing rev, tombstones),
 /// `_local` docs outside the feed, `_all_docs`, and a changes feed whose seq only grows, in one
@@ -49,12 +58,18 @@ public:
     ViewResult query(std::string_view design, std::string_view view,
                      const ViewQuery& query) override;
     std::optional<FeedEnd> changes(const ChangesQuery& query, ChangesHandler& handler) override;
+    std::optional<nlohmann::json> get_with_history(std::string_view id) override;
+    std::map<std::string, RevsDiff>
+    revs_diff(const std::map<std::string, std::vector<std::string>>& revs) override;
+    std::vector<RevisionRead> bulk_get(const std::vector<RevisionRequest>& revisions) override;
+    std::vector<BulkResult> bulk_save_replicated(const std::vector<nlohmann::json>& docs) override;
 
     /// The format version this build writes; a store with a newer one is refused.
     /// Format 2 added view indexes, format 3 an index on `deleted`, format 4 the kept
-    /// reductions (view_groups; older indexes are built again on their next query); an older
+    /// reductions (view_groups; older indexes are built again on their next query), format 5
+    /// the revision tree (`revs`; an older store's current revisions become roots); an older
     /// store gains them when opened.
-    static constexpr int format_version = 4;
+    static constexpr int format_version = 5;
 
 private:
     struct Design;
@@ -67,6 +82,25 @@ private:
     BulkResult write_one(const nlohmann::json& doc, bool local);
     BulkResult write_local(BulkResult result, const std::string& given_rev, bool deleting,
                            bool exists, const std::string& text);
+    void check_designs(const std::vector<nlohmann::json>& docs, std::vector<BulkResult>& rejected);
+
+    // The revision tree (sqlite_database_revs.cpp). `docs` holds each doc's winning revision
+    // and its body; `revs` every revision with its parent, and the bodies of the other leaves.
+    struct StoredDoc {
+        std::string rev;
+        bool deleted = false;
+        std::string body;
+    };
+    BulkResult write_replicated(const nlohmann::json& doc);
+    [[nodiscard]] bool is_leaf(const std::string& id, const std::string& rev);
+    void add_revision(const std::string& id, const std::string& rev, const std::string& parent,
+                      bool deleted);
+    void store_winner(const std::string& id, const std::string& rev, bool deleted,
+                      const std::string& body);
+    void settle_winner(const std::string& id, const StoredDoc* before, const std::string& added,
+                       bool added_deleted, const std::string& added_body);
+    std::vector<Leaf> leaves_of(const std::string& id);
+    std::vector<std::string> history_of(const std::string& id, const std::string& rev);
 
     std::filesystem::path m_path;
     std::string m_name;

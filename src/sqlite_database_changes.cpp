@@ -253,6 +253,14 @@ std::optional<FeedEnd> SqliteDatabase::changes(const ChangesQuery& query, Change
                     }
                     change.revs = {read.text(2)};
                     change.deleted = read.integer(3) != 0;
+                    if (query.style == ChangesStyle::all_docs) {
+                        // Every leaf, the winner first, as CouchDB lists them for replicators.
+                        for (auto& leaf : leaves_of(change.id)) {
+                            if (leaf.rev != change.revs.front()) {
+                                change.revs.push_back(std::move(leaf.rev));
+                            }
+                        }
+                    }
                     if (query.include_docs || filter.needs_doc()) {
                         change.doc = stored_doc_text(change.id, change.revs.front(), change.deleted,
                                                      read.text_view(4));

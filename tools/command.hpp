@@ -28,5 +28,6 @@ void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action
 void add_retry_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_replicate_command(CLI::App& app, const GlobalOptions& global, Action& action);
 
 } // namespace edw::tools

@@ -41,6 +41,29 @@ struct BulkResult {
     [[nodiscard]] bool is_conflict() const noexcept { return error == "conflict"; }
 };
 
+/// What `_revs_diff` says of one doc: the revisions the database lacks, and the leaves it has
+/// that may be their ancestors.
+struct RevsDiff {
+    std::vector<std::string> missing;
+    std::vector<std::string> possible_ancestors;
+};
+
+/// One revision asked of `_bulk_get`.
+struct RevisionRequest {
+    std::string id;
+    std::string rev;
+};
+
+/// One revision read for replication: the doc with `_revisions` (its history, newest first) and
+/// `_deleted` for a tombstone, or the error that replaced it.
+struct RevisionRead {
+    std::string id;
+    std::string rev;
+    std::optional<nlohmann::json> doc;
+    std::string error;
+    std::string reason;
+};
+
 enum class Feed { normal, longpoll, continuous };
 enum class ChangesStyle { main_only, all_docs };
 
@@ -107,6 +130,22 @@ public:
     virtual SaveResult remove(std::string_view id, std::string_view rev) = 0;
     /// Writes many documents in one request; one result per document, in order.
     virtual std::vector<BulkResult> bulk_save(const std::vector<nlohmann::json>& docs) = 0;
+
+    /// The winning revision with `_revisions` (its history) and `_conflicts` (the other live
+    /// leaves), as `GET /db/id?revs=true&conflicts=true`; empty when missing or deleted.
+    virtual std::optional<nlohmann::json> get_with_history(std::string_view id) = 0;
+    /// `_revs_diff`: of the revisions given per doc id, those this database lacks. Docs it has
+    /// all of are left out of the answer.
+    virtual std::map<std::string, RevsDiff>
+    revs_diff(const std::map<std::string, std::vector<std::string>>& revs) = 0;
+    /// `_bulk_get?revs=true&latest=true`: each revision with its history. A revision replaced
+    /// since it was asked for gives the leaves that replaced it (`latest`).
+    virtual std::vector<RevisionRead> bulk_get(const std::vector<RevisionRequest>& revisions) = 0;
+    /// `_bulk_docs` with `new_edits=false`: each doc is a revision with its history
+    /// (`_revisions`), stored as given, beside any other branch (a conflict), never refused as
+    /// one. A revision already stored is left as it is. Returns the docs that failed only.
+    virtual std::vector<BulkResult>
+    bulk_save_replicated(const std::vector<nlohmann::json>& docs) = 0;
 
     virtual ViewResult all_docs(const ViewQuery& query) = 0;
     virtual ViewResult query(std::string_view design, std::string_view view,

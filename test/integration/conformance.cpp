@@ -48,7 +48,10 @@ const Backend backends[2] = {
          "pouchdb-server 4.2.0 answers DELETE of a deleted doc with 409, CouchDB 3 with 404 "
          "deleted",
      .no_max_document_size = "pouchdb-server 4.2.0 takes docs of any size, CouchDB 3 refuses "
-                             "those over 8,000,000 bytes (413)"},
+                             "those over 8,000,000 bytes (413)",
+     .no_revs_diff_of_ancestors =
+         "pouchdb-server 4.2.0 calls a stored ancestor revision missing in _revs_diff and names "
+         "no possible_ancestors"},
     {.name = "embedded",
      .make = embedded,
      .no_last_seq_after_limit = nullptr,
@@ -59,7 +62,8 @@ const Backend backends[2] = {
      .no_missing_filter_error = nullptr,
      .no_unchecked_local_revs = nullptr,
      .no_not_found_on_deleting_deleted = nullptr,
-     .no_max_document_size = nullptr}};
+     .no_max_document_size = nullptr,
+     .no_revs_diff_of_ancestors = nullptr}};
 
 bool skipped(const Backend& backend, const char* reason)
 {

@@ -24,6 +24,7 @@ struct Backend {
     const char* no_unchecked_local_revs;
     const char* no_not_found_on_deleting_deleted;
     const char* no_max_document_size;
+    const char* no_revs_diff_of_ancestors;
 };
 
 extern const Backend backends[2];

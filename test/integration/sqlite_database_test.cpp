@@ -321,7 +321,7 @@ TEST_CASE("deleting a design doc drops its view index")
     CHECK_THROWS_AS(store.query("d", "v", {}), edw::HttpError);
 }
 
-TEST_CASE("a store of format 1 gains view tables and the doc index when opened")
+TEST_CASE("a store of format 1 gains view tables, the doc index and revision trees when opened")
 {
     const auto path = fresh_path("format1.db");
     {
@@ -331,8 +331,8 @@ TEST_CASE("a store of format 1 gains view tables and the doc index when opened")
     }
     const std::string downgrade =
         "sqlite3 " + path.string() +
-        " \"DROP TABLE view_rows; DROP TABLE view_indexes; DROP INDEX docs_by_deleted; UPDATE "
-        "meta SET value = '1' WHERE key = 'format'\"";
+        " \"DROP TABLE view_rows; DROP TABLE view_indexes; DROP INDEX docs_by_deleted; DROP "
+        "TABLE revs; UPDATE meta SET value = '1' WHERE key = 'format'\"";
     if (std::system(downgrade.c_str()) != 0) {
         MESSAGE("skipped: the sqlite3 command-line tool is not installed");
         return;
@@ -342,6 +342,10 @@ TEST_CASE("a store of format 1 gains view tables and the doc index when opened")
         {{"_id", "_design/d"}, {"views", {{"v", {{"map", "function (doc) { emit(doc.k); }"}}}}}});
     CHECK(store.query("d", "v", {}).rows.size() == 1);
     CHECK(store.info()["doc_count"] == 2);
+    // The doc's revision became the root of its tree: it can be edited, and its history grows.
+    const auto a = store.get("a").value();
+    CHECK(store.save({{"_id", "a"}, {"_rev", a["_rev"]}, {"k", 2}}).status == edw::SaveStatus::ok);
+    CHECK(store.get_with_history("a").value()["_revisions"]["ids"].size() == 2);
     std::string found;
     const std::string ask = "sqlite3 " + path.string() +
                             " \"SELECT name FROM sqlite_master WHERE name = 'docs_by_deleted' "
