@@ -9,6 +9,7 @@
 #include <edw/utc_time.hpp>
 
 #include <exception>
+#include <future>
 #include <map>
 #include <random>
 #include <thread>
@@ -59,6 +60,30 @@ std::optional<nlohmann::json> agreed_seq(const nlohmann::json& source, const nlo
         }
     }
     return std::nullopt;
+}
+
+// Reads the revisions, in two requests at once when there are many: a server answers a
+// `_bulk_get` on one of its cores, and this leaves the other one idle otherwise.
+std::vector<RevisionRead> read_revisions(Database& source, const std::vector<RevisionRequest>& all)
+{
+    constexpr std::size_t split_above = 100;
+    if (source.is_local() || all.size() <= split_above) {
+        return source.bulk_get(all);
+    }
+    const auto middle = all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2);
+    // Split between docs, never inside one doc's revisions, which a server may answer together.
+    auto cut = middle;
+    while (cut != all.end() && cut != all.begin() && cut->id == (cut - 1)->id) {
+        ++cut;
+    }
+    const std::vector<RevisionRequest> first(all.begin(), cut);
+    const std::vector<RevisionRequest> second(cut, all.end());
+    auto later = std::async(std::launch::async, [&] { return source.bulk_get(second); });
+    auto reads = source.bulk_get(first);
+    auto rest = later.get();
+    reads.insert(reads.end(), std::make_move_iterator(rest.begin()),
+                 std::make_move_iterator(rest.end()));
+    return reads;
 }
 
 } // namespace
@@ -225,7 +250,7 @@ void Replicator::read_batches(Seq since, BatchQueue& queue, ReplicationObserver&
             }
             batch.missing_found = requests.size();
             if (!requests.empty()) {
-                for (auto& read : m_source.bulk_get(requests)) {
+                for (auto& read : read_revisions(m_source, requests)) {
                     if (read.doc) {
                         batch.docs.push_back(std::move(*read.doc));
                     } else {

@@ -5,7 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <string>
+
+namespace edw {
+class Database;
+}
 
 namespace edw::tools {
 
@@ -28,6 +33,23 @@ struct PipelineBenchOptions {
     std::string feed_filter = "auto"; ///< Passed to each listener (--feed-filter).
     std::string listener_log_level = "info"; ///< Passed to each listener; debug: request timeline.
 };
+
+/// Bulk-creates `count` EDELWEISS-shaped docs (run ma22a000) in batches of `batch`, with a
+/// progress bar; returns the seconds it took. Throws when any doc is refused.
+double create_bench_docs(Database& database, std::uint64_t count, std::size_t batch,
+                         std::mt19937_64& rng, const std::string& label);
+
+struct ReplicateBenchOptions {
+    std::uint64_t docs = 10000;
+    std::size_t batch = 500; ///< Docs per `_bulk_docs` when creating, and per replication batch.
+    int latency_samples = 50;
+    std::string dir; ///< The embedded stores; a new temp dir when empty.
+    bool keep = false;
+};
+
+/// `edw bench replicate`: `edw replicate` each way between the embedded store and the server the
+/// settings name, against each side's own `_bulk_docs` rate, and continuous-mode latency.
+int bench_replicate(const GlobalOptions& global, const ReplicateBenchOptions& options);
 
 /// `edw bench pipeline`: a K-step synthetic pipeline, each step a listener process, measured
 /// against the database's own limit (the null pipeline), with write rates, latency and memory.

@@ -95,6 +95,33 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
     });
 }
 
+void add_replicate(CLI::App& bench, const GlobalOptions& global, Action& action)
+{
+    auto* replicate = bench.add_subcommand(
+        "replicate",
+        "edw replicate each way between a fresh embedded store and a fresh database on the "
+        "server the settings name, against each side's own _bulk_docs rate for the same docs, "
+        "then the latency of continuous replication (a write on the store to its arrival on the "
+        "server). Prints one JSON line");
+    replicate->fallthrough();
+    auto options = std::make_shared<ReplicateBenchOptions>();
+    replicate->add_option("-n,--docs", options->docs, "Docs replicated each way")
+        ->check(CLI::Range(1ULL, 100000000ULL))
+        ->capture_default_str();
+    replicate->add_option("--batch", options->batch, "Docs per _bulk_docs and per batch")
+        ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)))
+        ->capture_default_str();
+    replicate->add_option("--latency-samples", options->latency_samples,
+                          "Single writes timed through continuous replication")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    replicate->add_option("--dir", options->dir, "Folder for the embedded stores (a new temp dir)");
+    replicate->add_flag("--keep", options->keep, "Keep the databases and files afterwards");
+    replicate->callback([&global, &action, options] {
+        action = [&global, options] { return bench_replicate(global, *options); };
+    });
+}
+
 void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
 {
     // Run by `bench pipeline`, not by hand: hidden from --help by its empty description.
@@ -123,6 +150,7 @@ void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& acti
     bench->fallthrough();
     add_parse(*bench, action);
     add_pipeline(*bench, global, action);
+    add_replicate(*bench, global, action);
     add_step(*bench, global, action);
 }
 

@@ -103,8 +103,9 @@ void check_all_written(const std::vector<BulkResult>& results, const std::string
     }
 }
 
-// Bulk-creates `count` docs in batches; returns the seconds it took.
-double create_docs(Database& database, std::uint64_t count, std::size_t batch, std::mt19937_64& rng,
+} // namespace
+
+double create_bench_docs(Database& database, std::uint64_t count, std::size_t batch, std::mt19937_64& rng,
                    const std::string& label)
 {
     Progress progress(label, count, "docs");
@@ -120,6 +121,8 @@ double create_docs(Database& database, std::uint64_t count, std::size_t batch, s
     progress.finish();
     return seconds;
 }
+
+namespace {
 
 struct PageReader final : ChangesHandler {
     std::vector<Change> rows;
@@ -178,7 +181,7 @@ NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& op
     NullFigures figures;
     Seq since = update_seq_of(database);
     figures.create_seconds =
-        create_docs(database, options.docs, options.create_batch, rng, "null pipeline, create");
+        create_bench_docs(database, options.docs, options.create_batch, rng, "null pipeline, create");
     figures.seconds = figures.create_seconds;
     for (const auto& step : steps) {
         const Seq next = update_seq_of(database);
@@ -508,14 +511,14 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
     std::vector<std::unique_ptr<Listener>> listeners;
     Clock::time_point start;
     if (options.backlog) {
-        create_docs(*database, options.docs, options.create_batch, rng, "backlog, create");
+        create_bench_docs(*database, options.docs, options.create_batch, rng, "backlog, create");
         start = Clock::now();
         listeners = start_listeners(global, target, settings, options, steps);
     } else {
         listeners = start_listeners(global, target, settings, options, steps);
         std::this_thread::sleep_for(std::chrono::milliseconds(500)); // feeds connected
         start = Clock::now();
-        create_docs(*database, options.docs, options.create_batch, rng, "create");
+        create_bench_docs(*database, options.docs, options.create_batch, rng, "create");
     }
     wait_for_pipeline(*listeners.back(), options.docs);
     const double seconds = seconds_since(start);
