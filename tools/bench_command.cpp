@@ -111,8 +111,9 @@ void add_replicate(CLI::App& bench, const GlobalOptions& global, Action& action)
     replicate->add_option("--batch", options->batch, "Docs per _bulk_docs and per batch")
         ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)))
         ->capture_default_str();
-    replicate->add_option("--latency-samples", options->latency_samples,
-                          "Single writes timed through continuous replication")
+    replicate
+        ->add_option("--latency-samples", options->latency_samples,
+                     "Single writes timed through continuous replication")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     replicate->add_option("--dir", options->dir, "Folder for the embedded stores (a new temp dir)");

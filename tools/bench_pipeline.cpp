@@ -105,8 +105,8 @@ void check_all_written(const std::vector<BulkResult>& results, const std::string
 
 } // namespace
 
-double create_bench_docs(Database& database, std::uint64_t count, std::size_t batch, std::mt19937_64& rng,
-                   const std::string& label)
+double create_bench_docs(Database& database, std::uint64_t count, std::size_t batch,
+                         std::mt19937_64& rng, const std::string& label)
 {
     Progress progress(label, count, "docs");
     const auto start = Clock::now();
@@ -180,8 +180,8 @@ NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& op
 {
     NullFigures figures;
     Seq since = update_seq_of(database);
-    figures.create_seconds =
-        create_bench_docs(database, options.docs, options.create_batch, rng, "null pipeline, create");
+    figures.create_seconds = create_bench_docs(database, options.docs, options.create_batch, rng,
+                                               "null pipeline, create");
     figures.seconds = figures.create_seconds;
     for (const auto& step : steps) {
         const Seq next = update_seq_of(database);

@@ -6,13 +6,14 @@
 #include <edw/open_database.hpp>
 #include <edw/replicator.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <thread>
-#include <unistd.h>
 
 namespace edw::tools {
 namespace {
@@ -167,7 +168,8 @@ int bench_replicate(const GlobalOptions& global, const ReplicateBenchOptions& op
         const char* tmp = std::getenv("TMPDIR");
         std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/edw-bench-XXXXXX";
         if (::mkdtemp(pattern.data()) == nullptr) {
-            throw StoreError("cannot make a temporary folder: " + std::string(std::strerror(errno)));
+            throw StoreError("cannot make a temporary folder: " +
+                             std::string(std::strerror(errno)));
         }
         dir = pattern;
     }
@@ -178,16 +180,15 @@ int bench_replicate(const GlobalOptions& global, const ReplicateBenchOptions& op
 
     // Each side's own write rate: the same docs through _bulk_docs.
     auto store = fresh(base, "source", dir / "source.db");
-    const double store_bulk = create_bench_docs(*store, options.docs, options.batch, rng,
-                                                "embedded _bulk_docs");
+    const double store_bulk =
+        create_bench_docs(*store, options.docs, options.batch, rng, "embedded _bulk_docs");
     auto server_source = fresh(base, prefix + "source", {});
-    const double server_bulk = create_bench_docs(*server_source, options.docs, options.batch, rng,
-                                                 "server _bulk_docs");
+    const double server_bulk =
+        create_bench_docs(*server_source, options.docs, options.batch, rng, "server _bulk_docs");
     const double server_read = timed_full_read(*server_source, options.docs);
     // Replication each way, into empty databases.
     auto server_target = fresh(base, prefix + "target", {});
-    const double to_server =
-        timed_replication(*store, *server_target, options.docs, options.batch);
+    const double to_server = timed_replication(*store, *server_target, options.docs, options.batch);
     auto store_target = fresh(base, "target", dir / "target.db");
     const double to_store =
         timed_replication(*server_source, *store_target, options.docs, options.batch);

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 namespace edw::tools {
 namespace {
@@ -112,6 +113,37 @@ private:
     std::unique_ptr<Progress> m_progress;
 };
 
+// Runs the replication; in continuous mode, a server that is down or fails (network error,
+// 5xx after the client's own retries) is waited for, and the run starts again from its last
+// checkpoint, until a stop is requested. The figures are those of the last run.
+ReplicationStats run_patiently(Replicator& replicator, ReplicationObserver& report, bool continuous,
+                               std::stop_source& stop)
+{
+    std::chrono::seconds pause{1};
+    for (;;) {
+        try {
+            return replicator.run(report, stop.get_token());
+        } catch (const std::exception& error) {
+            const auto* http = dynamic_cast<const HttpError*>(&error);
+            const bool passing = dynamic_cast<const TransportError*>(&error) != nullptr ||
+                                 (http != nullptr && http->status() >= 500);
+            if (!continuous || !passing || stop.stop_requested()) {
+                throw;
+            }
+            log_warning(std::string("edw replicate: ") + error.what() + "; trying again in " +
+                        std::to_string(pause.count()) + " s from the last checkpoint");
+        }
+        for (auto waited = std::chrono::milliseconds(0); waited < pause && !stop.stop_requested();
+             waited += std::chrono::milliseconds(100)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (stop.stop_requested()) {
+            return {};
+        }
+        pause = std::min<std::chrono::seconds>(pause * 2, std::chrono::seconds(30));
+    }
+}
+
 int replicate(const GlobalOptions& global, const ReplicateCommandOptions& options)
 {
     const Settings settings = load_tool_settings(global);
@@ -157,7 +189,7 @@ int replicate(const GlobalOptions& global, const ReplicateCommandOptions& option
              " (replication " + replicator.id() + (options.continuous ? ", continuous" : "") + ")");
     ProgressReport report(options.quiet);
     const auto started = std::chrono::steady_clock::now();
-    const auto stats = replicator.run(report, stop.get_token());
+    ReplicationStats stats = run_patiently(replicator, report, options.continuous, stop);
     report.finish();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

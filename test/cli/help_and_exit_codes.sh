@@ -2,7 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 
 for args in "--help" "db --help" "design push --help" "metadata make --help" "status --help" \
-    "serve --help"; do
+    "serve --help" "replicate --help" "bench replicate --help"; do
     # shellcheck disable=SC2086
     expect_status 0 "$edw" $args
 done
