@@ -93,6 +93,9 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& actio
                      "the same machine come first (0: as started)")
         ->capture_default_str()
         ->check(CLI::Range(0, 19));
+    serve_app->add_flag("--replication-api", options->server.replication_api,
+                        "Also serve the embedded store at /DBNAME/ to replicators: CouchDB's "
+                        "_replicate and _replicator, PouchDB, edw replicate");
     serve_app->footer(
         "With a token, open http://HOST:PORT/?token=TOKEN once: a cookie keeps it. Scripts send "
         "Authorization: Bearer TOKEN. The API is described in the README (/api/status, "

@@ -1,6 +1,7 @@
 // StatusServer: routes, access token, the status cache and the feed that invalidates it.
 #include "status_server.hpp"
 
+#include "replication_api.hpp"
 #include "web_assets.hpp"
 
 #include <edw/changes_follower.hpp>
@@ -88,8 +89,16 @@ StatusServer::StatusServer(const Settings& settings, ServeOptions options)
                           " would let anyone who can reach it retry docs: set an access token "
                           "(EDW_SERVE_TOKEN or --token-file), or bind to 127.0.0.1");
     }
+    if (m_options.replication_api && !m_settings.server.is_file()) {
+        throw ConfigError("--replication-api serves the embedded store, and the settings name the "
+                          "server " +
+                          m_settings.server.str() + ", which replicators can reach by themselves");
+    }
     m_database = open_database(m_settings);
     m_feed_database = open_database(m_settings);
+    if (m_options.replication_api) {
+        m_replication_database = open_database(m_settings);
+    }
     m_server = std::make_unique<httplib::Server>();
     // httplib's default also sets SO_REUSEPORT, which would let a second edw serve share the port
     // and take half the requests; SO_REUSEADDR alone allows a restart while old sockets linger.
@@ -97,6 +106,12 @@ StatusServer::StatusServer(const Settings& settings, ServeOptions options)
         int yes = 1;
         setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
+    // A replicator keeps its connections for many requests; httplib would close each after 5
+    // (its default), and CouchDB's replicator may already be sending the next one on it. Each
+    // open connection holds one of httplib's threads until it has been idle for 5 s, and
+    // CouchDB's replicator opens up to 20: with httplib's 8 threads its requests waited seconds.
+    m_server->set_keep_alive_max_count(10000);
+    m_server->new_task_queue = [] { return new httplib::ThreadPool(48); };
     add_routes();
 }
 
@@ -186,6 +201,8 @@ void StatusServer::add_routes()
     // Errors cpp-httplib answers by itself (a request it cannot read) get a JSON body too, like
     // every other answer of the API, instead of an empty one.
     server.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
+        log_debug("edw serve: " + request.method + " " + request.target + ": " +
+                  std::to_string(response.status));
         if (!response.body.empty()) {
             return;
         }
@@ -204,6 +221,9 @@ void StatusServer::add_routes()
             response.set_header("Cache-Control", "no-cache");
             response.set_content(std::string(asset.body), std::string(asset.content_type));
         });
+    }
+    if (m_replication_database) {
+        add_replication_routes(server, *m_replication_database, m_settings.database, m_stopping);
     }
     server.Get("/api/status", [this](const httplib::Request&, httplib::Response& response) {
         answer_json(response, 200, status());

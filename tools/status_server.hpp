@@ -29,6 +29,8 @@ struct ServeOptions {
     std::string token;
     /// The status is computed again at most this often, however many pages are open.
     std::chrono::milliseconds min_refresh{1000};
+    /// Also serve the embedded store to replicators under /<database name>/ (replication_api.hpp).
+    bool replication_api = false;
 };
 
 /// True for 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach.
@@ -69,6 +71,7 @@ private:
     ServeOptions m_options;
     std::unique_ptr<Database> m_database;
     std::unique_ptr<Database> m_feed_database;
+    std::unique_ptr<Database> m_replication_database; ///< With replication_api only.
     std::unique_ptr<httplib::Server> m_server;
     int m_port = 0;
     std::atomic<bool> m_stopping{false};
