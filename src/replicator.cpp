@@ -4,6 +4,7 @@
 #include <edw/feed_filter.hpp>
 #include <edw/log.hpp>
 #include <edw/md5.hpp>
+#include <edw/random_id.hpp>
 #include <edw/replicator.hpp>
 #include <edw/selector.hpp>
 #include <edw/utc_time.hpp>
@@ -11,7 +12,6 @@
 #include <exception>
 #include <future>
 #include <map>
-#include <random>
 #include <thread>
 
 namespace edw {
@@ -23,16 +23,6 @@ using Clock = std::chrono::steady_clock;
 // source and a target that were checkpointed by different sessions still find one they share.
 constexpr std::size_t history_kept = 50;
 constexpr std::size_t failures_kept = 20;
-
-std::string new_session_id()
-{
-    std::random_device random;
-    std::mt19937_64 generator(random());
-    char text[33];
-    std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(generator()),
-                  static_cast<unsigned long long>(generator()));
-    return text;
-}
 
 struct FeedRows final : ChangesHandler {
     std::vector<Change> rows;
@@ -107,7 +97,7 @@ Replicator::Replicator(Database& source, Database& target, ReplicationOptions op
     : m_source(source)
     , m_target(target)
     , m_options(std::move(options))
-    , m_session(new_session_id())
+    , m_session(random_hex_id())
 {
     if (m_options.selector) {
         (void)Selector(*m_options.selector); // refuse a bad selector before anything is read

@@ -6,6 +6,7 @@
 
 #include <edw/error.hpp>
 #include <edw/md5.hpp>
+#include <edw/random_id.hpp>
 
 #include <sqlite3.h>
 
@@ -96,15 +97,6 @@ int wait_for_lock(void*, int attempt)
                                               : std::chrono::microseconds(2000);
     std::this_thread::sleep_for(pause);
     return 1;
-}
-
-std::string new_doc_id()
-{
-    static thread_local std::mt19937_64 random{std::random_device{}()};
-    char text[33];
-    std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(random()),
-                  static_cast<unsigned long long>(random()));
-    return text;
 }
 
 // The next revision: the generation counts writes; the hash depends on the previous revision and
@@ -386,7 +378,7 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
     const auto id_field = doc.is_object() ? doc.find("_id") : doc.end();
     const std::string id = doc.is_object() && id_field != doc.end() && id_field->is_string()
                                ? id_field->get<std::string>()
-                               : new_doc_id();
+                               : random_hex_id();
     if (auto refused = refused_fields(doc, id)) {
         return *refused;
     }
@@ -397,13 +389,13 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
     const std::string text = stored_body(doc);
     check_document_size(text, result.id, describe());
 
-    auto& read = connection.statement(local ? "SELECT rev, 0, '' FROM local_docs WHERE id = ?"
-                                            : "SELECT rev, deleted, body FROM docs WHERE id = ?");
+    // The body only when the winner may move (below): most writes replace the winner.
+    auto& read = connection.statement(local ? "SELECT rev, 0 FROM local_docs WHERE id = ?"
+                                            : "SELECT rev, deleted FROM docs WHERE id = ?");
     read.bind(1, result.id);
     std::optional<StoredDoc> before;
     if (read.step()) {
-        before =
-            StoredDoc{read.text(0), read.integer(1) != 0, local ? std::string() : read.text(2)};
+        before = StoredDoc{read.text(0), read.integer(1) != 0, {}};
     }
     read.reset();
     const bool exists = before.has_value();
@@ -437,6 +429,13 @@ BulkResult SqliteDatabase::write_one(const nlohmann::json& doc, bool local)
         // leaf's), and no other leaf's body moves.
         store_winner(result.id, result.rev, false, text);
     } else {
+        if (before) {
+            auto& body = connection.statement("SELECT body FROM docs WHERE id = ?");
+            if (body.bind(1, result.id).step()) {
+                before->body = body.text(0);
+            }
+            body.reset();
+        }
         settle_winner(result.id, before ? &*before : nullptr, result.rev, deleting, text);
     }
     return result;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 
@@ -33,6 +34,10 @@ struct PipelineBenchOptions {
     std::string feed_filter = "auto"; ///< Passed to each listener (--feed-filter).
     std::string listener_log_level = "info"; ///< Passed to each listener; debug: request timeline.
 };
+
+/// The folder a bench keeps its files in: `given` (made if missing), or a new temporary one.
+/// Throws StoreError when it cannot be made.
+std::filesystem::path bench_folder(const std::string& given);
 
 /// Bulk-creates `count` EDELWEISS-shaped docs (run ma22a000) in batches of `batch`, with a
 /// progress bar; returns the seconds it took. Throws when any doc is refused.

@@ -105,6 +105,21 @@ void check_all_written(const std::vector<BulkResult>& results, const std::string
 
 } // namespace
 
+fs::path bench_folder(const std::string& given)
+{
+    if (!given.empty()) {
+        const auto dir = fs::absolute(given);
+        fs::create_directories(dir);
+        return dir;
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/edw-bench-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        throw StoreError("cannot make a temporary folder: " + std::string(std::strerror(errno)));
+    }
+    return pattern;
+}
+
 double create_bench_docs(Database& database, std::uint64_t count, std::size_t batch,
                          std::mt19937_64& rng, const std::string& label)
 {
@@ -480,18 +495,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
     }
     target.prefix = "edw-bench-" + std::to_string(::getpid()) + "-";
     const bool temporary_dir = options.dir.empty();
-    if (temporary_dir) {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/edw-bench-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw StoreError("cannot make a temporary folder: " +
-                             std::string(std::strerror(errno)));
-        }
-        target.dir = pattern;
-    } else {
-        target.dir = fs::absolute(options.dir);
-        fs::create_directories(target.dir);
-    }
+    target.dir = bench_folder(options.dir);
     const auto design =
         load_design_doc(options.design_dir.empty() ? find_shipped_design_doc("process")
                                                    : fs::path(options.design_dir));

@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -163,18 +161,7 @@ int bench_replicate(const GlobalOptions& global, const ReplicateBenchOptions& op
         throw ConfigError("edw bench replicate needs a server URL in the settings (url in "
                           "edw.ini, or EDW_URL): it replicates between it and the embedded store");
     }
-    fs::path dir = options.dir;
-    if (dir.empty()) {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/edw-bench-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw StoreError("cannot make a temporary folder: " +
-                             std::string(std::strerror(errno)));
-        }
-        dir = pattern;
-    }
-    dir = fs::absolute(dir);
-    fs::create_directories(dir);
+    const fs::path dir = bench_folder(options.dir);
     const std::string prefix = "edw-bench-repl-" + std::to_string(::getpid()) + "-";
     std::mt19937_64 rng(20261204);
 
