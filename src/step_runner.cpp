@@ -506,12 +506,16 @@ private:
 
     // Dependencies ----------------------------------------------------------------------------
 
-    // True when the docs `doc` depends on let it run. Otherwise the doc is noted under each of
-    // them, and a change to any brings it back (recheck_dependents).
+    // True when the docs `doc` depends on let it run. Otherwise the doc stays noted under each
+    // of them, and a change to any brings it back (recheck_dependents).
     bool dependencies_ready(const nlohmann::json& doc)
     {
         const std::string id = doc_id(doc);
         const auto ids = m_step.dependencies->ids(doc);
+        // Noted before the reads, not after: the retry timer's thread may run this while the
+        // feed's thread handles the change that finishes a dependency. Noted after, the doc
+        // could miss that change (read before it, noted after its recheck) and wait forever.
+        note_dependent(id, ids);
         std::vector<std::optional<nlohmann::json>> found;
         try {
             for (const auto& dependency : ids) {
@@ -524,13 +528,32 @@ private:
             return false;
         }
         if (m_step.dependencies->ready(doc, found)) {
+            forget_dependent(id, ids);
             return true;
         }
+        return false;
+    }
+
+    void note_dependent(const std::string& id, const std::vector<std::string>& dependencies)
+    {
         const std::lock_guard lock(m_dependents_mutex);
-        for (const auto& dependency : ids) {
+        for (const auto& dependency : dependencies) {
             m_dependents[dependency].insert(id);
         }
-        return false;
+    }
+
+    void forget_dependent(const std::string& id, const std::vector<std::string>& dependencies)
+    {
+        const std::lock_guard lock(m_dependents_mutex);
+        for (const auto& dependency : dependencies) {
+            const auto found = m_dependents.find(dependency);
+            if (found != m_dependents.end()) {
+                found->second.erase(id);
+                if (found->second.empty()) {
+                    m_dependents.erase(found);
+                }
+            }
+        }
     }
 
     void recheck_dependents(const std::string& changed)

@@ -289,7 +289,9 @@ TEST_CASE("a step waits on the docs it depends on, and runs when the last of the
         std::jthread two([&](std::stop_token stop) { finisher.run(stop); });
         CHECK(wait_for_state(*db, "FINISHED", 5));
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        CHECK(db->get("pb-late")->value("state", "") == "WAITING"); // pb-missing is not there
+        const auto late = db->get("pb-late");
+        REQUIRE(late.has_value());
+        CHECK(late->value("state", "") == "WAITING"); // pb-missing is not there
         REQUIRE(db->save({{"_id", "pb-missing"}, {"state", "FINISHED"}}).status ==
                 edw::SaveStatus::ok);
         CHECK(wait_for_state(*db, "FINISHED", 7));
