@@ -2,7 +2,7 @@
 # `edw serve` carries its page and needs no files beside the binary. Run by tools/CMakeLists.txt at
 # build time: `cmake -DSOURCE_DIR=... -DOUTPUT=... -DFILES=a,b -P embed_web_assets.cmake`.
 set(text "// Generated from tools/web by cmake/embed_web_assets.cmake: do not edit.\n")
-string(APPEND text "#include \"web_assets.hpp\"\n\nnamespace edw::tools {\n\n")
+string(APPEND text "#include \"serve/web_assets.hpp\"\n\nnamespace edw::tools {\n\n")
 string(APPEND text "const std::vector<WebAsset>& web_assets()\n{\n")
 string(APPEND text "    static const std::vector<WebAsset> assets = {\n")
 string(REPLACE "," ";" files "${FILES}")

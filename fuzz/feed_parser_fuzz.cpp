@@ -1,6 +1,6 @@
 // Fuzz target: the changes feed parser, fed untrusted bytes as a server (or a proxy) might send.
-#include <edw/error.hpp>
-#include <edw/feed_parser.hpp>
+#include <edw/couch/feed_parser.hpp>
+#include <edw/util/error.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Fuzz target: Mango selectors and the docs they match, both untrusted JSON.
-#include <edw/error.hpp>
-#include <edw/selector.hpp>
+#include <edw/db/selector.hpp>
+#include <edw/util/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 // Fuzz target: the edw.ini parser, fed any text a user (or a broken editor) might save.
-#include <edw/error.hpp>
-#include <edw/settings.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/settings.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Command: what every `edw` subcommand shares: global options and a registration hook.
 #pragma once
 
-#include <edw/settings.hpp>
+#include <edw/util/settings.hpp>
 
 #include <CLI/CLI.hpp>
 

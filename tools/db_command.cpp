@@ -1,7 +1,7 @@
 // edw db: create, inspect and delete the database named in the settings.
 #include "command.hpp"
 
-#include <edw/open_database.hpp>
+#include <edw/app/open_database.hpp>
 
 #include <iostream>
 #include <memory>

@@ -2,9 +2,9 @@
 #include "command.hpp"
 #include "shipped_files.hpp"
 
-#include <edw/design_doc.hpp>
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/design/design_doc.hpp>
+#include <edw/util/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,9 +2,9 @@
 // UI.
 #include "command.hpp"
 
-#include <edw/error.hpp>
-#include <edw/json_parse_reason.hpp>
-#include <edw/open_database.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/json_parse_reason.hpp>
 
 #include <fstream>
 #include <iostream>

@@ -2,9 +2,9 @@
 // benchmarks.
 #include "command.hpp"
 
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/version.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/version.hpp>
 
 #include <functional>
 #include <iostream>

@@ -1,12 +1,12 @@
 // edw metadata make: create EDELWEISS-shaped metadata documents for a new run.
 #include "command.hpp"
 
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/metadata.hpp>
-#include <edw/open_database.hpp>
-#include <edw/progress.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/progress.hpp>
+#include <edw/util/utc_time.hpp>
+#include <edw/workflow/metadata.hpp>
 
 #include <nlohmann/json.hpp>
 

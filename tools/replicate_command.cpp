@@ -2,14 +2,14 @@
 // between the embedded store and a CouchDB-compatible server.
 #include "command.hpp"
 
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/progress.hpp>
-#include <edw/replicator.hpp>
-#include <edw/stop_signals.hpp>
-#include <edw/url.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/replication/replicator.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/progress.hpp>
+#include <edw/util/stop_signals.hpp>
+#include <edw/util/url.hpp>
 
 #include <filesystem>
 #include <iostream>

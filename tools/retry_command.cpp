@@ -1,13 +1,13 @@
 // edw failed / edw retry: list the docs parked after their last failed attempt, and put them back.
 #include "command.hpp"
 
-#include <edw/error.hpp>
-#include <edw/failure_log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/parked_docs.hpp>
-#include <edw/pipeline_status.hpp>
-#include <edw/progress.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/status/parked_docs.hpp>
+#include <edw/status/pipeline_status.hpp>
+#include <edw/step/failure_log.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/progress.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <iostream>
 #include <memory>

@@ -2,7 +2,7 @@
 // installation.
 #include "shipped_files.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <string_view>
 #include <vector>

@@ -1,10 +1,10 @@
 // edw status: a table per step of where the documents are, read from the database alone.
 #include "command.hpp"
 
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
-#include <edw/pipeline_status.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/status/pipeline_status.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <nlohmann/json.hpp>
 

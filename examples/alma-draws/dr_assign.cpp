@@ -2,7 +2,7 @@
 // executive's pipeline driver gets a request in msgq.
 #include "draws.hpp"
 
-#include <edw/utc_time.hpp>
+#include <edw/util/utc_time.hpp>
 
 namespace draws {
 

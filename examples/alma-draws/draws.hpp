@@ -1,10 +1,10 @@
 // The ALMA data reduction workflow (DRAWS) example: its databases, documents and programs.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/settings.hpp>
-#include <edw/state_machine.hpp>
-#include <edw/step.hpp>
+#include <edw/db/database.hpp>
+#include <edw/step/state_machine.hpp>
+#include <edw/step/step.hpp>
+#include <edw/util/settings.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -3,10 +3,10 @@
 // scenario. `alma_draws --help` lists the commands; README.md tells the story.
 #include "draws.hpp"
 
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/settings.hpp>
-#include <edw/step_group.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/settings.hpp>
+#include <edw/workflow/step_group.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -1,11 +1,11 @@
 // The OUS life cycle, the archive's databases, and the helpers every DRAWS program uses.
 #include "draws.hpp"
 
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
-#include <edw/shard.hpp>
-#include <edw/update_document.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/runtime/shard.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/utc_time.hpp>
+#include <edw/workflow/update_document.hpp>
 
 #include <algorithm>
 #include <filesystem>

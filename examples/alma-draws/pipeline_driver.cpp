@@ -2,7 +2,7 @@
 // the State System (through msgq, as it may run at another site) for each state change.
 #include "draws.hpp"
 
-#include <edw/utc_time.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <thread>
 

@@ -2,9 +2,9 @@
 // NGAS) and delivered (delivery-status).
 #include "draws.hpp"
 
-#include <edw/error.hpp>
-#include <edw/update_document.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/utc_time.hpp>
+#include <edw/workflow/update_document.hpp>
 
 namespace draws {
 namespace {

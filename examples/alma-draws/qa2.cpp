@@ -1,8 +1,8 @@
 // QA2: a reviewer looks at an OUS's pipeline results and passes or fails them (AQUA/QA2).
 #include "draws.hpp"
 
-#include <edw/error.hpp>
-#include <edw/view_query.hpp>
+#include <edw/db/view_query.hpp>
+#include <edw/util/error.hpp>
 
 namespace draws {
 

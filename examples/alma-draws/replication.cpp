@@ -2,7 +2,7 @@
 // the ARC server's _replicator database (CouchDB's persistent, restarted-after-crash replications).
 #include "draws.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 namespace draws {
 namespace {

@@ -2,8 +2,8 @@
 // QA2 reviewer passing most and failing some, then the checks of everything that happened.
 #include "draws.hpp"
 
-#include <edw/settings.hpp>
-#include <edw/view_query.hpp>
+#include <edw/db/view_query.hpp>
+#include <edw/util/settings.hpp>
 
 #include <iomanip>
 #include <iostream>

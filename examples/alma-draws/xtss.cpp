@@ -3,7 +3,7 @@
 // status-entities.
 #include "draws.hpp"
 
-#include <edw/utc_time.hpp>
+#include <edw/util/utc_time.hpp>
 
 namespace draws {
 

@@ -2,7 +2,7 @@
 // calcache doc so that nobody has to work it out at search time.
 #include "gemini.hpp"
 
-#include <edw/update_document.hpp>
+#include <edw/workflow/update_document.hpp>
 
 #include <algorithm>
 #include <thread>

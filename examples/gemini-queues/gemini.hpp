@@ -1,13 +1,13 @@
 // The Gemini archive queues example: its documents, its queue items' life cycle, its programs.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/error.hpp>
-#include <edw/md5.hpp>
-#include <edw/periodic_task.hpp>
-#include <edw/state_machine.hpp>
-#include <edw/step.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/db/database.hpp>
+#include <edw/step/periodic_task.hpp>
+#include <edw/step/state_machine.hpp>
+#include <edw/step/step.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/md5.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -3,13 +3,13 @@
 // `gemini_queues --help` lists the commands; examples/gemini-queues/README.md tells the story.
 #include "gemini.hpp"
 
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/settings.hpp>
-#include <edw/step_group.hpp>
-#include <edw/stop_signals.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/settings.hpp>
+#include <edw/util/stop_signals.hpp>
+#include <edw/workflow/step_group.hpp>
 
 #include <CLI/CLI.hpp>
 

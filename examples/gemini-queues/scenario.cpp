@@ -2,8 +2,8 @@
 // and the observers would make them, and the checks of everything the queues did with them.
 #include "gemini.hpp"
 
-#include <edw/lease.hpp>
-#include <edw/md5.hpp>
+#include <edw/runtime/lease.hpp>
+#include <edw/util/md5.hpp>
 
 #include <algorithm>
 #include <iostream>

@@ -2,7 +2,7 @@
 // recent files (Gemini's cron job calling add_to_ingest_queue), as two periodic tasks.
 #include "gemini.hpp"
 
-#include <edw/log.hpp>
+#include <edw/util/log.hpp>
 
 #include <cctype>
 #include <map>

@@ -2,9 +2,9 @@
 // recorder; waiting on dependencies and reloading definitions are the runtime's.
 #include "sdp.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <fstream>
 #include <sstream>

@@ -2,12 +2,12 @@
 // both, on edw. `ska_sdp --help` lists the commands; examples/ska-sdp/README.md tells the story.
 #include "sdp.hpp"
 
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/settings.hpp>
-#include <edw/step_group.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/settings.hpp>
+#include <edw/workflow/step_group.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -1,9 +1,9 @@
 // The SKA SDP processing controller example: the shapes of its documents and its programs.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/state_machine.hpp>
-#include <edw/step.hpp>
+#include <edw/db/database.hpp>
+#include <edw/step/state_machine.hpp>
+#include <edw/step/step.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 // listen_command: any step, written in any language, as a daemon: the step runs a command per doc.
-#include <edw/command_step.hpp>
-#include <edw/listener_app.hpp>
+#include <edw/app/listener_app.hpp>
+#include <edw/step/command_step.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -1,6 +1,6 @@
 // listen_newfiles: the EDELWEISS move_to_sps step as a daemon.
-#include <edw/edelweiss_steps.hpp>
-#include <edw/listener_app.hpp>
+#include <edw/app/listener_app.hpp>
+#include <edw/workflow/edelweiss_steps.hpp>
 
 int main(int argc, char** argv)
 {

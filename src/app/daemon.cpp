@@ -1,7 +1,7 @@
 // Daemon: detaching from the terminal, and telling the starter once the daemon is up.
-#include "edw/daemon.hpp"
+#include "edw/app/daemon.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <fcntl.h>
 #include <sys/wait.h>

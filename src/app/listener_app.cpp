@@ -1,18 +1,18 @@
 // ListenerApp: everything a step daemon does besides the step itself.
-#include "edw/listener_app.hpp"
+#include "edw/app/listener_app.hpp"
 
-#include <edw/daemon.hpp>
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/listener_lock.hpp>
-#include <edw/listener_metrics.hpp>
-#include <edw/log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/settings.hpp>
-#include <edw/step_runner.hpp>
-#include <edw/stop_signals.hpp>
-#include <edw/url.hpp>
-#include <edw/version.hpp>
+#include <edw/app/daemon.hpp>
+#include <edw/app/listener_lock.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/runtime/step_runner.hpp>
+#include <edw/status/listener_metrics.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/settings.hpp>
+#include <edw/util/stop_signals.hpp>
+#include <edw/util/url.hpp>
+#include <edw/util/version.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,7 @@
 // ListenerLock: one running instance per listener name and store.
-#include "edw/listener_lock.hpp"
+#include "edw/app/listener_lock.hpp"
 
-#include <edw/md5.hpp>
+#include <edw/util/md5.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,9 +1,8 @@
 // OpenDatabase: backend choice by URL scheme.
-#include "edw/open_database.hpp"
+#include "edw/app/open_database.hpp"
 
-#include "sqlite_database.hpp"
-
-#include <edw/couch_server.hpp>
+#include <edw/couch/couch_server.hpp>
+#include <edw/store/embedded_store.hpp>
 
 namespace edw {
 
@@ -11,9 +10,9 @@ std::unique_ptr<Database> open_database(const Settings& settings)
 {
     if (settings.server.is_file()) {
         // The embedded store's functions get the time CouchDB gives its JavaScript processes.
-        return std::make_unique<SqliteDatabase>(settings.server.path(),
-                                                std::chrono::milliseconds(settings.js_timeout),
-                                                settings.database);
+        return open_embedded_store(settings.server.path(),
+                                   std::chrono::milliseconds(settings.js_timeout),
+                                   settings.database);
     }
     return connect_server(settings)->database(settings.database);
 }

@@ -1,10 +1,10 @@
 // CouchDatabase: documents, views and the changes feed over HTTP.
 #include "couch_database.hpp"
 
-#include <edw/error.hpp>
-#include <edw/feed_parser.hpp>
-#include <edw/log.hpp>
-#include <edw/url.hpp>
+#include <edw/couch/feed_parser.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/url.hpp>
 
 #include <exception>
 #include <unordered_map>

@@ -1,8 +1,8 @@
 // CouchDatabase: the Database interface over a CouchDB-compatible server's HTTP API.
 #pragma once
 
-#include <edw/couch_server.hpp>
-#include <edw/database.hpp>
+#include <edw/couch/couch_server.hpp>
+#include <edw/db/database.hpp>
 
 #include <memory>
 #include <string>

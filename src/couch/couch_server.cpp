@@ -1,11 +1,11 @@
 // CouchServer: request building, authentication, retries and error mapping.
-#include "edw/couch_server.hpp"
+#include "edw/couch/couch_server.hpp"
 
 #include "couch_database.hpp"
 
-#include <edw/curl_transport.hpp>
-#include <edw/error.hpp>
-#include <edw/log.hpp>
+#include <edw/http/curl_transport.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
 
 #include <openssl/evp.h>
 

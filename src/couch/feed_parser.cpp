@@ -1,8 +1,8 @@
 // Feed parsers: `_changes` bodies read with simdjson On Demand, one reused parser per feed.
-#include "edw/feed_parser.hpp"
+#include "edw/couch/feed_parser.hpp"
 
-#include <edw/error.hpp>
-#include <edw/excerpt.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/excerpt.hpp>
 
 #include <nlohmann/json.hpp>
 #include <simdjson.h>

@@ -1,7 +1,7 @@
 // Collation: CouchDB's view key order, by comparison and as memcmp-ordered sort keys.
-#include "edw/collation.hpp"
+#include "edw/db/collation.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // Database: helpers every backend shares, built on the interface alone.
-#include "edw/database.hpp"
+#include "edw/db/database.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 namespace edw {
 

@@ -1,7 +1,7 @@
 // DocText: a document kept as the JSON text it arrived in, parsed on demand.
-#include <edw/change.hpp>
-#include <edw/error.hpp>
-#include <edw/excerpt.hpp>
+#include <edw/db/change.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/excerpt.hpp>
 
 namespace edw {
 

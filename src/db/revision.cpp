@@ -1,6 +1,6 @@
 // Revision ids, `_revisions` histories and CouchDB's choice of the winning leaf.
-#include <edw/error.hpp>
-#include <edw/revision.hpp>
+#include <edw/db/revision.hpp>
+#include <edw/util/error.hpp>
 
 #include <charconv>
 

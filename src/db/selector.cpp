@@ -1,8 +1,8 @@
 // Selector: Mango selectors compiled to a tree of field conditions, matched as CouchDB 3 does.
-#include "edw/selector.hpp"
+#include "edw/db/selector.hpp"
 
-#include <edw/collation.hpp>
-#include <edw/error.hpp>
+#include <edw/db/collation.hpp>
+#include <edw/util/error.hpp>
 
 #include <nlohmann/json.hpp>
 

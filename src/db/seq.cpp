@@ -1,7 +1,7 @@
 // Seq: validation and conversion of feed positions.
-#include "edw/seq.hpp"
+#include "edw/db/seq.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,8 +1,8 @@
 // ViewQuery: encoding of view options and decoding of view responses.
-#include "edw/view_query.hpp"
+#include "edw/db/view_query.hpp"
 
-#include <edw/error.hpp>
-#include <edw/url.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/url.hpp>
 
 namespace edw {
 

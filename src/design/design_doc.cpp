@@ -1,12 +1,12 @@
 // Design docs: built from a folder of function files, loaded from JSON, compared for a push.
-#include "edw/design_doc.hpp"
+#include "edw/design/design_doc.hpp"
 
-#include <edw/error.hpp>
-#include <edw/javascript_check.hpp>
-#include <edw/javascript_engine.hpp>
-#include <edw/json_parse_reason.hpp>
-#include <edw/pipeline_status.hpp>
-#include <edw/state_counts.hpp>
+#include <edw/javascript/javascript_check.hpp>
+#include <edw/javascript/javascript_engine.hpp>
+#include <edw/status/pipeline_status.hpp>
+#include <edw/status/state_counts.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/json_parse_reason.hpp>
 
 #include <nlohmann/json.hpp>
 

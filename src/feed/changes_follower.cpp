@@ -1,8 +1,8 @@
 // ChangesFollower: the reconnect loop around single `_changes` requests.
-#include "edw/changes_follower.hpp"
+#include "edw/feed/changes_follower.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
 
 #include <condition_variable>
 #include <mutex>

@@ -1,6 +1,6 @@
 // FeedFilter: parsing, the choice from a server's welcome, and the selector of a step position.
-#include <edw/error.hpp>
-#include <edw/feed_filter.hpp>
+#include <edw/feed/feed_filter.hpp>
+#include <edw/util/error.hpp>
 
 #include <cstdlib>
 

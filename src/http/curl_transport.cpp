@@ -1,7 +1,7 @@
 // CurlTransport: HttpTransport over libcurl easy handles, pooled for connection reuse.
-#include "edw/curl_transport.hpp"
+#include "edw/http/curl_transport.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <curl/curl.h>
 

@@ -1,5 +1,5 @@
 // Http: small helpers shared by every transport.
-#include "edw/http.hpp"
+#include "edw/http/http.hpp"
 
 #include <algorithm>
 #include <cctype>

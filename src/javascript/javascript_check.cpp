@@ -1,7 +1,7 @@
 // check_javascript: a tokenizer that finds unbalanced brackets and unterminated literals.
-#include "edw/javascript_check.hpp"
+#include "edw/javascript/javascript_check.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <algorithm>
 #include <array>

@@ -1,8 +1,8 @@
 // JavaScriptEngine: talks to the edw-js child, one JSON line each way per request.
-#include "edw/javascript_engine.hpp"
+#include "edw/javascript/javascript_engine.hpp"
 
-#include <edw/child_process.hpp>
-#include <edw/error.hpp>
+#include <edw/util/child_process.hpp>
+#include <edw/util/error.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

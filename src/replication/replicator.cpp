@@ -1,13 +1,13 @@
 // Replicator: feed -> _revs_diff -> _bulk_get -> _bulk_docs(new_edits=false) -> checkpoint.
-#include <edw/bounded_queue.hpp>
-#include <edw/error.hpp>
-#include <edw/feed_filter.hpp>
-#include <edw/log.hpp>
-#include <edw/md5.hpp>
-#include <edw/random_id.hpp>
-#include <edw/replicator.hpp>
-#include <edw/selector.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/db/selector.hpp>
+#include <edw/feed/feed_filter.hpp>
+#include <edw/replication/replicator.hpp>
+#include <edw/util/bounded_queue.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/md5.hpp>
+#include <edw/util/random_id.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <exception>
 #include <future>

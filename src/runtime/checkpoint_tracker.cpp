@@ -1,5 +1,5 @@
 // CheckpointTracker: the finished prefix of the feed.
-#include "edw/checkpoint_tracker.hpp"
+#include "edw/runtime/checkpoint_tracker.hpp"
 
 #include <cassert>
 

@@ -1,9 +1,9 @@
 // Lease: claim writes, their renewal, and reading claims back.
-#include "edw/lease.hpp"
+#include "edw/runtime/lease.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/utc_time.hpp>
 
 namespace edw {
 namespace {

@@ -1,5 +1,5 @@
 // RetrySchedule: a map of due times and a thread that waits for the earliest.
-#include "edw/retry_schedule.hpp"
+#include "edw/runtime/retry_schedule.hpp"
 
 #include <vector>
 

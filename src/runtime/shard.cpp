@@ -1,7 +1,7 @@
 // Shard: parsing "K/N" and deciding which share a document id falls in.
-#include "edw/shard.hpp"
+#include "edw/runtime/shard.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <charconv>
 

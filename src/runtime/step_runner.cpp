@@ -1,17 +1,17 @@
 // StepRunner: the pipeline of one listener: feed -> callbacks -> batched writes -> checkpoint.
-#include "edw/step_runner.hpp"
+#include "edw/runtime/step_runner.hpp"
 
-#include <edw/backoff.hpp>
-#include <edw/bounded_queue.hpp>
-#include <edw/changes_follower.hpp>
-#include <edw/checkpoint_tracker.hpp>
-#include <edw/command_step.hpp>
-#include <edw/error.hpp>
-#include <edw/lease.hpp>
-#include <edw/log.hpp>
-#include <edw/progress.hpp>
-#include <edw/retry_schedule.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/feed/changes_follower.hpp>
+#include <edw/runtime/checkpoint_tracker.hpp>
+#include <edw/runtime/lease.hpp>
+#include <edw/runtime/retry_schedule.hpp>
+#include <edw/step/command_step.hpp>
+#include <edw/util/backoff.hpp>
+#include <edw/util/bounded_queue.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/progress.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <unistd.h>
 

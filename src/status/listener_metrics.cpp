@@ -1,8 +1,8 @@
 // ListenerMetrics: the text format written by hand (it is a few lines), served by cpp-httplib.
-#include "edw/listener_metrics.hpp"
+#include "edw/status/listener_metrics.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
 
 #include <httplib.h>
 

@@ -1,9 +1,9 @@
 // ParkedDocs: the status view's "failed:" keys, and put_back written with 409 handling.
-#include "edw/parked_docs.hpp"
+#include "edw/status/parked_docs.hpp"
 
-#include <edw/error.hpp>
-#include <edw/failure_log.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/step/failure_log.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/utc_time.hpp>
 
 namespace edw {
 namespace {

@@ -1,9 +1,9 @@
 // PipelineStatus: grouped queries on the steps view, put together per step.
-#include "edw/pipeline_status.hpp"
+#include "edw/status/pipeline_status.hpp"
 
-#include <edw/error.hpp>
-#include <edw/state_counts.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/status/state_counts.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <algorithm>
 #include <set>

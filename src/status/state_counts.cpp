@@ -1,7 +1,7 @@
 // StateCounts: one grouped query on the workflow's states view, ordered as it declares.
-#include "edw/state_counts.hpp"
+#include "edw/status/state_counts.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // CommandStep: one child process per doc, fed and drained through pipes with poll().
-#include "edw/command_step.hpp"
+#include "edw/step/command_step.hpp"
 
-#include <edw/child_process.hpp>
+#include <edw/util/child_process.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

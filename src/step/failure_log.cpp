@@ -1,7 +1,7 @@
 // FailureLog: the bookkeeping of failed attempts on a document.
-#include "edw/failure_log.hpp"
+#include "edw/step/failure_log.hpp"
 
-#include <edw/utc_time.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 // PeriodicTask: the timer loop, shared by step runners and programs with no step.
-#include <edw/log.hpp>
-#include <edw/periodic_task.hpp>
+#include <edw/step/periodic_task.hpp>
+#include <edw/util/log.hpp>
 
 #include <algorithm>
 #include <condition_variable>

@@ -1,7 +1,7 @@
 // ProcessLog: the `process` array rules shared by the view, the filter and the runtime.
-#include "edw/process_log.hpp"
+#include "edw/step/process_log.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <simdjson.h>
 

@@ -1,5 +1,5 @@
 // StateMachine: reading a definition, checking and recording moves.
-#include "edw/state_machine.hpp"
+#include "edw/step/state_machine.hpp"
 
 namespace edw {
 namespace {

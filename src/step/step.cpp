@@ -1,5 +1,5 @@
 // Step: the state-move recorder.
-#include "edw/step.hpp"
+#include "edw/step/step.hpp"
 
 namespace edw {
 

@@ -1,7 +1,7 @@
 // StepSelection: the three ways a step finds its docs, behind one question.
-#include "edw/step_selection.hpp"
+#include "edw/step/step_selection.hpp"
 
-#include <edw/failure_log.hpp>
+#include <edw/step/failure_log.hpp>
 
 namespace edw {
 

@@ -1,7 +1,7 @@
 // SqliteConnection: prepared statements and transactions on one SQLite connection.
 #pragma once
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <sqlite3.h>
 

@@ -4,9 +4,9 @@
 #include "sqlite_connection.hpp"
 #include "view_groups.hpp"
 
-#include <edw/error.hpp>
-#include <edw/md5.hpp>
-#include <edw/random_id.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/md5.hpp>
+#include <edw/util/random_id.hpp>
 
 #include <sqlite3.h>
 

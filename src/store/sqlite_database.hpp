@@ -1,9 +1,9 @@
 // SqliteDatabase: the embedded store, a CouchDB-style database in one SQLite file.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/javascript_engine.hpp>
-#include <edw/revision.hpp>
+#include <edw/db/database.hpp>
+#include <edw/db/revision.hpp>
+#include <edw/javascript/javascript_engine.hpp>
 
 #include <chrono>
 #include <filesystem>

@@ -3,9 +3,9 @@
 #include "sqlite_connection.hpp"
 #include "sqlite_database.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/selector.hpp>
+#include <edw/db/selector.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
 
 #include <poll.h>
 #include <sys/inotify.h>

@@ -3,7 +3,7 @@
 #include "sqlite_connection.hpp"
 #include "sqlite_database.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <algorithm>
 

@@ -5,10 +5,10 @@
 #include "view_groups.hpp"
 #include "view_reduce.hpp"
 
-#include <edw/collation.hpp>
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/md5.hpp>
+#include <edw/db/collation.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/md5.hpp>
 
 #include <unicode/uversion.h>
 

@@ -1,7 +1,7 @@
 // ViewGroups: the embedded store's reductions, kept as view rows are indexed.
 #include "view_groups.hpp"
 
-#include <edw/collation.hpp>
+#include <edw/db/collation.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -4,8 +4,8 @@
 #include "sqlite_connection.hpp"
 #include "view_reduce.hpp"
 
-#include <edw/database.hpp>
-#include <edw/view_query.hpp>
+#include <edw/db/database.hpp>
+#include <edw/db/view_query.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // ViewReduce: the arithmetic of CouchDB's built-in reduces.
 #include "view_reduce.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <algorithm>
 

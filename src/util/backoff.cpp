@@ -1,5 +1,5 @@
 // Backoff: exponential growth with full jitter.
-#include "edw/backoff.hpp"
+#include "edw/util/backoff.hpp"
 
 #include <algorithm>
 #include <random>

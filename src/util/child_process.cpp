@@ -1,5 +1,5 @@
 // ChildProcess: posix_spawn with the signal settings and process group edw's children need.
-#include <edw/child_process.hpp>
+#include <edw/util/child_process.hpp>
 
 #include <signal.h>
 #include <spawn.h>

@@ -1,5 +1,5 @@
 // DurationHistogram: bucket counts and the sum, each an atomic.
-#include "edw/duration_histogram.hpp"
+#include "edw/util/duration_histogram.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // Excerpt: cutting a quoted text without splitting a UTF-8 character.
-#include "edw/excerpt.hpp"
+#include "edw/util/excerpt.hpp"
 
 namespace edw {
 

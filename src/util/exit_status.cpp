@@ -1,9 +1,9 @@
 // ExitStatus: mapping of errors to exit statuses.
-#include "edw/exit_status.hpp"
+#include "edw/util/exit_status.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/url.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/url.hpp>
 
 #include <iostream>
 

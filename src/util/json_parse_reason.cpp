@@ -1,5 +1,5 @@
 // json_parse_reason: where a JSON text broke, in words for a message.
-#include "edw/json_parse_reason.hpp"
+#include "edw/util/json_parse_reason.hpp"
 
 #include <string_view>
 

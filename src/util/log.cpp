@@ -1,9 +1,9 @@
 // Log: process-wide log sink with timestamps and credential masking.
-#include "edw/log.hpp"
+#include "edw/util/log.hpp"
 
-#include <edw/error.hpp>
-#include <edw/url.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/url.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <atomic>
 #include <cerrno>

@@ -1,7 +1,7 @@
 // md5: MD5 digests through OpenSSL's EVP interface.
-#include "edw/md5.hpp"
+#include "edw/util/md5.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>

@@ -1,7 +1,7 @@
 // Progress: drawing of the bar and of the periodic lines.
-#include "edw/progress.hpp"
+#include "edw/util/progress.hpp"
 
-#include <edw/log.hpp>
+#include <edw/util/log.hpp>
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // RandomId: 128 random bits as hex, from a per-thread generator seeded once.
-#include <edw/random_id.hpp>
+#include <edw/util/random_id.hpp>
 
 #include <cstdio>
 #include <random>

@@ -1,7 +1,7 @@
 // Settings: the INI reader, the legacy [Cloudant] mapping and the environment overrides.
-#include "edw/settings.hpp"
+#include "edw/util/settings.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <algorithm>
 #include <array>

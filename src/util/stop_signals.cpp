@@ -1,7 +1,7 @@
 // StopSignals: sigtimedwait on a thread of its own, so that a destroyed watcher stops.
-#include "edw/stop_signals.hpp"
+#include "edw/util/stop_signals.hpp"
 
-#include <edw/log.hpp>
+#include <edw/util/log.hpp>
 
 #include <pthread.h>
 

@@ -1,7 +1,7 @@
 // Url: parsing, printing without credentials, percent-encoding and redaction of URLs in text.
-#include "edw/url.hpp"
+#include "edw/util/url.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <algorithm>
 #include <charconv>

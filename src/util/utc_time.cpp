@@ -1,5 +1,5 @@
 // UtcTime: formatting of the current time.
-#include "edw/utc_time.hpp"
+#include "edw/util/utc_time.hpp"
 
 #include <chrono>
 #include <cstdio>

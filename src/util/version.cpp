@@ -1,5 +1,5 @@
 // version: which edw this is, for --version and the logs.
-#include "edw/version.hpp"
+#include "edw/util/version.hpp"
 
 namespace edw {
 

@@ -1,8 +1,8 @@
 // EdelweissSteps: simulated file transfer and signal processing, with the original's fields.
-#include "edw/edelweiss_steps.hpp"
+#include "edw/workflow/edelweiss_steps.hpp"
 
-#include <edw/error.hpp>
-#include <edw/md5.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/md5.hpp>
 
 #include <unistd.h>
 

@@ -1,7 +1,7 @@
 // Metadata documents: run names, ids and the EDELWEISS-shaped document for one data file.
-#include "edw/metadata.hpp"
+#include "edw/workflow/metadata.hpp"
 
-#include <edw/md5.hpp>
+#include <edw/util/md5.hpp>
 
 #include <nlohmann/json.hpp>
 

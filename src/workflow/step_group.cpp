@@ -1,7 +1,7 @@
 // StepGroup: threads for the runners, and the first error brought back to the caller.
-#include <edw/log.hpp>
-#include <edw/step_group.hpp>
-#include <edw/stop_signals.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/stop_signals.hpp>
+#include <edw/workflow/step_group.hpp>
 
 #include <exception>
 #include <mutex>

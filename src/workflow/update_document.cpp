@@ -1,6 +1,6 @@
 // UpdateDocument: the read-change-write loop with 409 handling.
-#include <edw/error.hpp>
-#include <edw/update_document.hpp>
+#include <edw/util/error.hpp>
+#include <edw/workflow/update_document.hpp>
 
 namespace edw {
 

@@ -1,9 +1,9 @@
 #include "tcp_proxy.hpp"
 #include "test_server.hpp"
 
-#include <edw/changes_follower.hpp>
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/feed/changes_follower.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

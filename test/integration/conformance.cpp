@@ -1,7 +1,7 @@
 // Conformance: the live test server and a fresh embedded store, side by side.
 #include "conformance.hpp"
 
-#include "sqlite_database.hpp"
+#include "store/sqlite_database.hpp"
 #include "test_server.hpp"
 
 #include <doctest/doctest.h>

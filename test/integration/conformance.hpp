@@ -1,7 +1,7 @@
 // Conformance: the backends that one suite of database behaviour runs against, and helpers.
 #pragma once
 
-#include <edw/database.hpp>
+#include <edw/db/database.hpp>
 
 #include <memory>
 #include <optional>

@@ -2,7 +2,7 @@
 // the embedded store.
 #include "conformance.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

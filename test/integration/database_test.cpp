@@ -1,7 +1,7 @@
 #include "test_server.hpp"
 
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

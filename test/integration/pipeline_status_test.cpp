@@ -2,11 +2,11 @@
 // doc as pushed by edw design push, and docs at every place a doc can be.
 #include "conformance.hpp"
 
-#include <edw/design_doc.hpp>
-#include <edw/error.hpp>
-#include <edw/pipeline_status.hpp>
-#include <edw/state_counts.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/design/design_doc.hpp>
+#include <edw/status/pipeline_status.hpp>
+#include <edw/status/state_counts.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <doctest/doctest.h>
 

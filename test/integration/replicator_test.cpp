@@ -1,8 +1,8 @@
 // Replicator: CouchDB's replication protocol between the embedded store and the test server.
-#include "sqlite_database.hpp"
+#include "store/sqlite_database.hpp"
 #include "test_server.hpp"
 
-#include <edw/replicator.hpp>
+#include <edw/replication/replicator.hpp>
 
 #include <doctest/doctest.h>
 

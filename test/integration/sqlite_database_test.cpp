@@ -1,10 +1,10 @@
 // The embedded store's own promises: several processes on one file, and files it must refuse.
-#include "sqlite_database.hpp"
+#include "store/sqlite_database.hpp"
 
-#include "view_reduce.hpp"
+#include "store/view_reduce.hpp"
 
-#include <edw/collation.hpp>
-#include <edw/error.hpp>
+#include <edw/db/collation.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

@@ -2,13 +2,13 @@
 // each move made once, by several workers sharing a step; refused moves are the doc's failure.
 #include "conformance.hpp"
 
-#include <edw/failure_log.hpp>
-#include <edw/lease.hpp>
-#include <edw/parked_docs.hpp>
-#include <edw/state_machine.hpp>
-#include <edw/step_group.hpp>
-#include <edw/step_runner.hpp>
-#include <edw/update_document.hpp>
+#include <edw/runtime/lease.hpp>
+#include <edw/runtime/step_runner.hpp>
+#include <edw/status/parked_docs.hpp>
+#include <edw/step/failure_log.hpp>
+#include <edw/step/state_machine.hpp>
+#include <edw/workflow/step_group.hpp>
+#include <edw/workflow/update_document.hpp>
 
 #include <doctest/doctest.h>
 

@@ -2,13 +2,13 @@
 #include "tcp_proxy.hpp"
 #include "test_server.hpp"
 
-#include <edw/edelweiss_steps.hpp>
-#include <edw/failure_log.hpp>
-#include <edw/lease.hpp>
-#include <edw/open_database.hpp>
-#include <edw/shard.hpp>
-#include <edw/step_runner.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/runtime/lease.hpp>
+#include <edw/runtime/shard.hpp>
+#include <edw/runtime/step_runner.hpp>
+#include <edw/step/failure_log.hpp>
+#include <edw/util/utc_time.hpp>
+#include <edw/workflow/edelweiss_steps.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // store_writer: writes to an embedded store until killed, reporting each acknowledged write on
 // stdout, so that a test can kill it mid-write and check that nothing acknowledged was lost.
 // Usage: store_writer PATH PREFIX
-#include "sqlite_database.hpp"
+#include "store/sqlite_database.hpp"
 
 #include <cstdio>
 #include <string>

@@ -1,9 +1,9 @@
 // TestServer: per-test databases and fixtures.
 #include "test_server.hpp"
 
-#include <edw/design_doc.hpp>
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/design/design_doc.hpp>
+#include <edw/util/error.hpp>
 
 #include <cstdlib>
 

@@ -1,8 +1,8 @@
 // TestServer: databases on the test server that the CTest fixture started on 127.0.0.1.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/settings.hpp>
+#include <edw/db/database.hpp>
+#include <edw/util/settings.hpp>
 
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
 // FakeTransport: scripted answers.
 #include "fake_transport.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 void FakeTransport::answer(int status, std::string body, edw::HttpHeaders headers)
 {

@@ -3,7 +3,7 @@
 
 #include "recording.hpp"
 
-#include <edw/http.hpp>
+#include <edw/http/http.hpp>
 
 #include <deque>
 #include <functional>

@@ -1,7 +1,7 @@
 // edw bench parse: lines/s and MB/s of the changes feed parser over a generated feed.
 #include "bench.hpp"
 
-#include <edw/feed_parser.hpp>
+#include <edw/couch/feed_parser.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,14 +2,14 @@
 #include "bench.hpp"
 #include "shipped_files.hpp"
 
-#include <edw/child_process.hpp>
-#include <edw/design_doc.hpp>
-#include <edw/error.hpp>
-#include <edw/exit_status.hpp>
-#include <edw/metadata.hpp>
-#include <edw/open_database.hpp>
-#include <edw/progress.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/design/design_doc.hpp>
+#include <edw/util/child_process.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/exit_status.hpp>
+#include <edw/util/progress.hpp>
+#include <edw/util/utc_time.hpp>
+#include <edw/workflow/metadata.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,9 +2,9 @@
 // each side's own _bulk_docs rate, and the latency of continuous replication.
 #include "bench.hpp"
 
-#include <edw/error.hpp>
-#include <edw/open_database.hpp>
-#include <edw/replicator.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/replication/replicator.hpp>
+#include <edw/util/error.hpp>
 
 #include <unistd.h>
 

@@ -1,9 +1,9 @@
 // edw bench step: one listener of the synthetic pipeline, reporting its count on standard output.
 #include "bench.hpp"
 
-#include <edw/log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/step_runner.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/runtime/step_runner.hpp>
+#include <edw/util/log.hpp>
 
 #include <unistd.h>
 

@@ -1,8 +1,8 @@
 // ReplicationApi: the routes a replicator needs, over one Database.
 #include "replication_api.hpp"
 
-#include <edw/error.hpp>
-#include <edw/url.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/url.hpp>
 
 #include <nlohmann/json.hpp>
 

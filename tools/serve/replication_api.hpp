@@ -2,7 +2,7 @@
 // CouchDB's HTTP API that CouchDB's and PouchDB's replicators use.
 #pragma once
 
-#include <edw/database.hpp>
+#include <edw/db/database.hpp>
 
 #include <atomic>
 #include <string>

@@ -2,9 +2,9 @@
 #include "command.hpp"
 #include "status_server.hpp"
 
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/stop_signals.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/stop_signals.hpp>
 
 #include <sys/resource.h>
 

@@ -4,13 +4,13 @@
 #include "replication_api.hpp"
 #include "web_assets.hpp"
 
-#include <edw/changes_follower.hpp>
-#include <edw/error.hpp>
-#include <edw/log.hpp>
-#include <edw/open_database.hpp>
-#include <edw/parked_docs.hpp>
-#include <edw/pipeline_status.hpp>
-#include <edw/url.hpp>
+#include <edw/app/open_database.hpp>
+#include <edw/feed/changes_follower.hpp>
+#include <edw/status/parked_docs.hpp>
+#include <edw/status/pipeline_status.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/url.hpp>
 
 #include <openssl/crypto.h>
 

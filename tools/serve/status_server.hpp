@@ -1,8 +1,8 @@
 // StatusServer: `edw serve`'s web page and its JSON API for one database.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/settings.hpp>
+#include <edw/db/database.hpp>
+#include <edw/util/settings.hpp>
 
 #include <nlohmann/json.hpp>
 

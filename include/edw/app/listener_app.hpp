@@ -1,7 +1,7 @@
 // ListenerApp: the command-line program around one step: options, daemon, lock, signals.
 #pragma once
 
-#include <edw/step.hpp>
+#include <edw/step/step.hpp>
 
 #include <functional>
 #include <string>

@@ -1,8 +1,8 @@
 // ListenerLock: one running instance per listener name and store.
 #pragma once
 
-#include <edw/error.hpp>
-#include <edw/settings.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/settings.hpp>
 
 #include <filesystem>
 #include <string>

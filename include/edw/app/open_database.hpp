@@ -1,8 +1,8 @@
 // OpenDatabase: from settings to a Database, whichever backend the URL names.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/settings.hpp>
+#include <edw/db/database.hpp>
+#include <edw/util/settings.hpp>
 
 #include <memory>
 

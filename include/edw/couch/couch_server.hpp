@@ -1,11 +1,11 @@
 // CouchServer: one CouchDB-compatible server over HTTP(S): auth, retries and typed errors.
 #pragma once
 
-#include <edw/backoff.hpp>
-#include <edw/database.hpp>
-#include <edw/http.hpp>
-#include <edw/settings.hpp>
-#include <edw/url.hpp>
+#include <edw/db/database.hpp>
+#include <edw/http/http.hpp>
+#include <edw/util/backoff.hpp>
+#include <edw/util/settings.hpp>
+#include <edw/util/url.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // Feed parsers: turn `_changes` response bodies into Change rows and a FeedEnd.
 #pragma once
 
-#include <edw/change.hpp>
+#include <edw/db/change.hpp>
 
 #include <memory>
 #include <string_view>

@@ -1,7 +1,7 @@
 // Change: one row of a database's changes feed.
 #pragma once
 
-#include <edw/seq.hpp>
+#include <edw/db/seq.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,9 @@
 // Database: what edw needs of a CouchDB-style database, whatever serves it.
 #pragma once
 
-#include <edw/change.hpp>
-#include <edw/seq.hpp>
-#include <edw/view_query.hpp>
+#include <edw/db/change.hpp>
+#include <edw/db/seq.hpp>
+#include <edw/db/view_query.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,9 @@
 // ChangesFollower: follows a database's changes feed for as long as asked, across failures.
 #pragma once
 
-#include <edw/backoff.hpp>
-#include <edw/change.hpp>
-#include <edw/database.hpp>
+#include <edw/db/change.hpp>
+#include <edw/db/database.hpp>
+#include <edw/util/backoff.hpp>
 
 #include <chrono>
 #include <cstdint>

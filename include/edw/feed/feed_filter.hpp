@@ -1,7 +1,7 @@
 // FeedFilter: how a listener on a server is sent only the changes that concern its step.
 #pragma once
 
-#include <edw/process_log.hpp>
+#include <edw/step/process_log.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // CurlTransport: the HttpTransport that talks to real servers, over libcurl.
 #pragma once
 
-#include <edw/http.hpp>
+#include <edw/http/http.hpp>
 
 #include <chrono>
 #include <memory>

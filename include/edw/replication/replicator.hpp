@@ -1,8 +1,8 @@
 // Replicator: CouchDB's replication protocol between any two Databases (embedded or server).
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/seq.hpp>
+#include <edw/db/database.hpp>
+#include <edw/db/seq.hpp>
 
 #include <nlohmann/json.hpp>
 

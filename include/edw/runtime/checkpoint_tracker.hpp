@@ -1,7 +1,7 @@
 // CheckpointTracker: which feed position is safe to save while changes finish out of order.
 #pragma once
 
-#include <edw/seq.hpp>
+#include <edw/db/seq.hpp>
 
 #include <chrono>
 #include <cstdint>

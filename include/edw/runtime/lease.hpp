@@ -1,7 +1,7 @@
 // Lease: a worker's claim on a document while its step runs, kept alive until the result is in.
 #pragma once
 
-#include <edw/database.hpp>
+#include <edw/db/database.hpp>
 
 #include <nlohmann/json.hpp>
 

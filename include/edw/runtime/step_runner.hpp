@@ -1,13 +1,13 @@
 // StepRunner: runs one step of a pipeline as a long-lived listener on a database.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/duration_histogram.hpp>
-#include <edw/failure_log.hpp>
-#include <edw/feed_filter.hpp>
-#include <edw/seq.hpp>
-#include <edw/shard.hpp>
-#include <edw/step.hpp>
+#include <edw/db/database.hpp>
+#include <edw/db/seq.hpp>
+#include <edw/feed/feed_filter.hpp>
+#include <edw/runtime/shard.hpp>
+#include <edw/step/failure_log.hpp>
+#include <edw/step/step.hpp>
+#include <edw/util/duration_histogram.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -1,8 +1,8 @@
 // ListenerMetrics: a listener's counters in the Prometheus text format, and the server for them.
 #pragma once
 
-#include <edw/seq.hpp>
-#include <edw/step_runner.hpp>
+#include <edw/db/seq.hpp>
+#include <edw/runtime/step_runner.hpp>
 
 #include <chrono>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // ParkedDocs: finding the docs parked after their last failed attempt, and putting them back.
 #pragma once
 
-#include <edw/database.hpp>
+#include <edw/db/database.hpp>
 
 #include <nlohmann/json.hpp>
 

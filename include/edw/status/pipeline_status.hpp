@@ -1,8 +1,8 @@
 // PipelineStatus: where a pipeline's documents are, read from the database's views alone.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/state_counts.hpp>
+#include <edw/db/database.hpp>
+#include <edw/status/state_counts.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,7 +2,7 @@
 // (ALMA OUSs, Gemini queue items) rather than along a `process` array.
 #pragma once
 
-#include <edw/database.hpp>
+#include <edw/db/database.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,8 +1,8 @@
 // CommandStep: a step that runs an external program, so steps can be written in any language.
 #pragma once
 
-#include <edw/error.hpp>
-#include <edw/step.hpp>
+#include <edw/step/step.hpp>
+#include <edw/util/error.hpp>
 
 #include <chrono>
 #include <string>

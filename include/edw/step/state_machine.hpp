@@ -1,7 +1,7 @@
 // StateMachine: the states a workflow's documents move through, and the moves it allows.
 #pragma once
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,10 +1,10 @@
 // Step: one processing step of a pipeline, as a listener runs it.
 #pragma once
 
-#include <edw/periodic_task.hpp>
-#include <edw/process_log.hpp>
-#include <edw/state_machine.hpp>
-#include <edw/step_selection.hpp>
+#include <edw/step/periodic_task.hpp>
+#include <edw/step/process_log.hpp>
+#include <edw/step/state_machine.hpp>
+#include <edw/step/step_selection.hpp>
 
 #include <nlohmann/json.hpp>
 

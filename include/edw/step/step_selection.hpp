@@ -1,8 +1,8 @@
 // StepSelection: which documents wait at a step.
 #pragma once
 
-#include <edw/process_log.hpp>
-#include <edw/selector.hpp>
+#include <edw/db/selector.hpp>
+#include <edw/step/process_log.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // Settings: where the database is and how to log in, from an INI file and the environment.
 #pragma once
 
-#include <edw/url.hpp>
+#include <edw/util/url.hpp>
 
 #include <chrono>
 #include <filesystem>

@@ -1,7 +1,7 @@
 // EdelweissSteps: the two processing steps of the EDELWEISS example pipeline.
 #pragma once
 
-#include <edw/step.hpp>
+#include <edw/step/step.hpp>
 
 #include <string>
 

@@ -1,9 +1,9 @@
 // StepGroup: several steps run by one program, each by its own StepRunner on its own thread.
 #pragma once
 
-#include <edw/database.hpp>
-#include <edw/step.hpp>
-#include <edw/step_runner.hpp>
+#include <edw/db/database.hpp>
+#include <edw/runtime/step_runner.hpp>
+#include <edw/step/step.hpp>
 
 #include <memory>
 #include <stop_token>

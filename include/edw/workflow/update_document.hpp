@@ -2,7 +2,7 @@
 // others may edit at the same time.
 #pragma once
 
-#include <edw/database.hpp>
+#include <edw/db/database.hpp>
 
 #include <nlohmann/json.hpp>
 

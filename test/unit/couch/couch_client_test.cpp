@@ -1,9 +1,9 @@
-#include "couch_database.hpp"
+#include "couch/couch_database.hpp"
 #include "fake_transport.hpp"
 #include "recording.hpp"
 
-#include <edw/couch_server.hpp>
-#include <edw/error.hpp>
+#include <edw/couch/couch_server.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,8 +1,8 @@
-#include "edw/feed_parser.hpp"
+#include "edw/couch/feed_parser.hpp"
 
 #include "recording.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

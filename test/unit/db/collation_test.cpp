@@ -1,7 +1,7 @@
 // Collation tests: CouchDB's documented view key order, and sort keys that agree with it.
-#include "edw/collation.hpp"
+#include "edw/db/collation.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
-#include "couch_database.hpp"
+#include "couch/couch_database.hpp"
 
-#include <edw/error.hpp>
-#include <edw/revision.hpp>
+#include <edw/db/revision.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

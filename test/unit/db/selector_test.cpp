@@ -1,8 +1,8 @@
 // Selector tests: Mango selectors matched locally as CouchDB 3 matches them, and refused as it
 // does.
-#include "edw/selector.hpp"
+#include "edw/db/selector.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
-#include <edw/error.hpp>
-#include <edw/seq.hpp>
+#include <edw/db/seq.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 #include "recording.hpp"
 
-#include <edw/error.hpp>
-#include <edw/view_query.hpp>
+#include <edw/db/view_query.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

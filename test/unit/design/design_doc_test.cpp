@@ -1,7 +1,7 @@
-#include "edw/design_doc.hpp"
+#include "edw/design/design_doc.hpp"
 
-#include <edw/error.hpp>
-#include <edw/state_counts.hpp>
+#include <edw/status/state_counts.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -1,9 +1,9 @@
 #include "fake_transport.hpp"
 #include "recording.hpp"
 
-#include <edw/changes_follower.hpp>
-#include <edw/couch_server.hpp>
-#include <edw/error.hpp>
+#include <edw/couch/couch_server.hpp>
+#include <edw/feed/changes_follower.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

@@ -2,10 +2,10 @@
 // that stands for the lastproc view on servers that match Mango selectors.
 #include "recording.hpp"
 
-#include <edw/error.hpp>
-#include <edw/feed_filter.hpp>
-#include <edw/process_log.hpp>
-#include <edw/selector.hpp>
+#include <edw/db/selector.hpp>
+#include <edw/feed/feed_filter.hpp>
+#include <edw/step/process_log.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
-#include "edw/javascript_check.hpp"
+#include "edw/javascript/javascript_check.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // JavaScriptEngine: design functions compiled and run in the edw-js child process.
-#include "edw/javascript_engine.hpp"
+#include "edw/javascript/javascript_engine.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

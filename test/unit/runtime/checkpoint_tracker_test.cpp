@@ -1,4 +1,4 @@
-#include <edw/checkpoint_tracker.hpp>
+#include <edw/runtime/checkpoint_tracker.hpp>
 
 #include <doctest/doctest.h>
 

@@ -2,10 +2,10 @@
 // on too few nodes (HTTP 202), which counts only when a re-read shows it.
 #include "fake_transport.hpp"
 
-#include <edw/couch_server.hpp>
-#include <edw/lease.hpp>
-#include <edw/process_log.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/couch/couch_server.hpp>
+#include <edw/runtime/lease.hpp>
+#include <edw/step/process_log.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <doctest/doctest.h>
 

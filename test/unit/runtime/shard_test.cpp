@@ -1,7 +1,7 @@
 // Shard: K/N parsing and a stable, even split of document ids.
-#include "edw/shard.hpp"
+#include "edw/runtime/shard.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // The Prometheus text of a listener, and the seq numbers its lag is estimated from.
-#include <edw/listener_metrics.hpp>
+#include <edw/status/listener_metrics.hpp>
 
 #include <doctest/doctest.h>
 

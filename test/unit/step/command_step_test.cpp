@@ -1,5 +1,5 @@
 // CommandStep: a step run as an external command, doc on stdin, entry on stdout.
-#include <edw/command_step.hpp>
+#include <edw/step/command_step.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
 // FailureLog: failed attempts recorded on the doc, backoff, parking and putting back.
-#include "edw/failure_log.hpp"
+#include "edw/step/failure_log.hpp"
 
-#include <edw/process_log.hpp>
-#include <edw/retry_schedule.hpp>
-#include <edw/utc_time.hpp>
+#include <edw/runtime/retry_schedule.hpp>
+#include <edw/step/process_log.hpp>
+#include <edw/util/utc_time.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
-#include <edw/edelweiss_steps.hpp>
-#include <edw/error.hpp>
-#include <edw/process_log.hpp>
+#include <edw/step/process_log.hpp>
+#include <edw/util/error.hpp>
+#include <edw/workflow/edelweiss_steps.hpp>
 
 #include <doctest/doctest.h>
 

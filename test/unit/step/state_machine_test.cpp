@@ -1,5 +1,5 @@
 // StateMachine: definitions read and checked, moves allowed or refused, history recorded.
-#include <edw/state_machine.hpp>
+#include <edw/step/state_machine.hpp>
 
 #include <doctest/doctest.h>
 

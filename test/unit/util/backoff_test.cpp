@@ -1,4 +1,4 @@
-#include <edw/backoff.hpp>
+#include <edw/util/backoff.hpp>
 
 #include <doctest/doctest.h>
 

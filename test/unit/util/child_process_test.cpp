@@ -1,5 +1,5 @@
 // spawn_child: the environment a child sees.
-#include <edw/child_process.hpp>
+#include <edw/util/child_process.hpp>
 
 #include <doctest/doctest.h>
 

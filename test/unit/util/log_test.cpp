@@ -1,4 +1,4 @@
-#include <edw/log.hpp>
+#include <edw/util/log.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
-#include "edw/md5.hpp"
+#include "edw/util/md5.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

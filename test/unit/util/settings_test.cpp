@@ -1,6 +1,6 @@
-#include "edw/settings.hpp"
+#include "edw/util/settings.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

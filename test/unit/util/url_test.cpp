@@ -1,6 +1,6 @@
-#include "edw/url.hpp"
+#include "edw/util/url.hpp"
 
-#include <edw/error.hpp>
+#include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
 

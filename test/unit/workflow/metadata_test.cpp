@@ -1,4 +1,4 @@
-#include "edw/metadata.hpp"
+#include "edw/workflow/metadata.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
