@@ -1,0 +1,298 @@
+// StepRunner's dispatch: the feed it follows, and for each doc from it (or from the catch-up,
+// or a retry time) whether it runs now, waits for its retry time, or waits on other docs.
+#include "step_runner_impl.hpp"
+
+#include <edw/util/utc_time.hpp>
+
+namespace edw {
+
+void StepRunner::Impl::follow(const Seq& since)
+{
+    FollowOptions options;
+    options.since = since;
+    // A server sends only the docs at this step. A store in this process has no network
+    // to spare, and its filter would run in JavaScript on every row: the runner's own
+    // check (may_be_waiting_at, then is_waiting_at) does the same work far faster.
+    const FeedChoice choice = choose_feed();
+    switch (choice.filter) {
+    case FeedFilter::design:
+        options.filter = m_options.design + "/" + m_options.filter;
+        options.filter_parameters = {{"last", m_selection.position()->filter_value()}};
+        break;
+    case FeedFilter::selector:
+        options.selector = waiting_selector(*m_selection.position());
+        break;
+    case FeedFilter::automatic:
+    case FeedFilter::all:
+        break;
+    }
+    options.include_docs = true;
+    options.feed = choice.kind;
+    // A longpoll answer ends with a last_seq even when the filter let no row through, which
+    // keeps the checkpoint up with the feed (a restart then does not re-read long stretches).
+    // A continuous feed has none until it ends, so after a heartbeat's time without a row
+    // the follower asks once with a normal request.
+    options.refresh_after =
+        std::max<std::chrono::milliseconds>(m_options.heartbeat, std::chrono::seconds(1));
+    options.limit = std::max<std::uint64_t>(m_options.batch_size * 5, 1000);
+    options.heartbeat = m_options.heartbeat;
+    ChangesFollower follower(m_database, options);
+    follower.follow(m_stop.get_token(), *this);
+}
+
+// Which filter the feed goes through (`automatic`: from what the server says it is) and
+// which kind of feed: continuous on CouchDB 2+ unless the filter is JavaScript (a pipeline
+// moved about 10 % more docs so than with longpolls, while 1,000 EDELWEISS docs through the
+// design filter took 6.1-6.5 s against 4.7-5.1 s: BENCHMARKS.md); longpoll elsewhere.
+StepRunner::Impl::FeedChoice StepRunner::Impl::choose_feed()
+{
+    if (m_database.is_local() || !m_selection.position()) {
+        return {FeedFilter::all, Feed::longpoll};
+    }
+    const auto welcome =
+        patiently("reading what the server is", [&] { return m_database.server_welcome(); });
+    const FeedFilter for_server = choose_feed_filter(welcome);
+    const FeedFilter chosen =
+        m_options.feed_filter == FeedFilter::automatic ? for_server : m_options.feed_filter;
+    const Feed kind = for_server == FeedFilter::selector && chosen != FeedFilter::design
+                          ? Feed::continuous
+                          : Feed::longpoll;
+    log_info("feed filter: " + std::string(feed_filter_name(chosen)) +
+             (m_options.feed_filter == FeedFilter::automatic ? " (the server is "
+                                                             : " (as asked; the server is ") +
+             describe_server(welcome) + "), " +
+             (kind == Feed::continuous ? "continuous feed" : "longpoll feed"));
+    return {chosen, kind};
+}
+
+void StepRunner::Impl::on_change(Change&& change)
+{
+    ++m_counts.feed_rows;
+    if (m_step.dependencies) {
+        recheck_dependents(change.id);
+    }
+    advance_feed_catch_up(change.seq, 1);
+    const auto ticket = m_tracker.start(change.seq);
+    if (change.deleted) {
+        m_tracker.finish(ticket);
+        return;
+    }
+    std::optional<nlohmann::json> doc;
+    try {
+        if (change.doc) {
+            // Most rows of an unfiltered feed are docs at other steps: skipped unparsed.
+            if (!m_selection.may_select(change.doc->text())) {
+                m_tracker.finish(ticket);
+                return;
+            }
+            doc = change.doc->parse();
+        } else {
+            doc = look_up_waiting(change.id);
+        }
+    } catch (const TransportError& error) {
+        // The ticket stays open: the checkpoint cannot pass this change, so the next start
+        // sees it again.
+        log_error("cannot look up doc " + change.id + ": " + error.what());
+        return;
+    } catch (const JsonError& error) {
+        // A doc edw cannot read (nested too deep, not JSON): that doc's error, and the
+        // listener goes on with the others.
+        log_error("cannot read doc " + change.id + ", left where it is: " + error.what());
+        m_tracker.finish(ticket);
+        return;
+    }
+    if (!doc) {
+        m_tracker.finish(ticket);
+        return;
+    }
+    dispatch(std::move(*doc), ticket);
+}
+
+void StepRunner::Impl::on_feed_end(const Seq& last_seq)
+{
+    // A filtered page may hold no row at all; its last_seq still moves the checkpoint, so a
+    // restart does not read the same stretch of feed again.
+    m_tracker.pass(last_seq);
+    save_checkpoint(false);
+    advance_feed_catch_up(last_seq, 0);
+}
+
+// Returns whether the doc was taken in hand (queued, or set aside for its retry time).
+bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
+{
+    const std::string id = doc_id(doc);
+    const bool waiting = m_selection.selects(doc) && m_options.shard.owns(id);
+    bool busy = false;
+    if (waiting) {
+        const std::lock_guard lock(m_in_flight_mutex);
+        // The feed may repeat a change, or report a doc again while we work on it. The write
+        // in progress settles that doc either way, so the repeat is done already. A feed
+        // read before our write may also bring back the revision we have just replaced.
+        const auto done = m_replaced.find(id);
+        busy = (done != m_replaced.end() && done->second == doc.value("_rev", "")) ||
+               !m_in_flight.insert(id).second;
+    }
+    if (!waiting) {
+        m_retries->cancel(id); // a doc that left the step needs no second look
+    }
+    if (!waiting || busy) {
+        if (ticket) {
+            m_tracker.finish(*ticket);
+        }
+        return false;
+    }
+    // A doc whose last attempt failed waits for its retry time, also across restarts: the
+    // time is on the doc. A doc another worker has claimed is looked at again when the claim
+    // expires: done by then, it has left the step; still claimed, it was renewed; otherwise
+    // its worker died and this one takes it over.
+    std::optional<std::string> at = retry_at(doc, m_step.name);
+    if (!at && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
+        at = claim_of(doc, m_step.name)->until;
+    }
+    if (at) {
+        m_retries->schedule(id, parse_iso8601(*at).value_or(RetrySchedule::Clock::now()));
+        set_aside(id, ticket);
+        return true;
+    }
+    if (m_step.dependencies && !dependencies_ready(doc)) {
+        set_aside(id, ticket); // a change to what it waits on brings it back
+        return true;
+    }
+    if (!m_work.push(Work{std::move(doc), ticket})) {
+        release(id, ticket, false); // shutting down: leave it for the next start
+        return false;
+    }
+    return true;
+}
+
+// A waiting doc that is not to run now: the feed may pass it, something else brings it back.
+void StepRunner::Impl::set_aside(const std::string& id,
+                                 std::optional<CheckpointTracker::Ticket> ticket)
+{
+    {
+        const std::lock_guard lock(m_in_flight_mutex);
+        m_in_flight.erase(id);
+    }
+    if (ticket) {
+        m_tracker.finish(*ticket);
+    }
+}
+
+// True when the docs `doc` depends on let it run. Otherwise the doc stays noted under each
+// of them, and a change to any brings it back (recheck_dependents).
+bool StepRunner::Impl::dependencies_ready(const nlohmann::json& doc)
+{
+    const std::string id = doc_id(doc);
+    const auto ids = m_step.dependencies->ids(doc);
+    // Noted before the reads, not after: the retry timer's thread may run this while the
+    // feed's thread handles the change that finishes a dependency. Noted after, the doc
+    // could miss that change (read before it, noted after its recheck) and wait forever.
+    note_dependent(id, ids);
+    std::vector<std::optional<nlohmann::json>> found;
+    try {
+        for (const auto& dependency : ids) {
+            found.push_back(m_database.get(dependency));
+        }
+    } catch (const Error& error) {
+        log_warning("cannot read the docs " + id + " depends on: " + error.what() +
+                    "; looking again in 5 s");
+        m_retries->schedule(id, RetrySchedule::Clock::now() + std::chrono::seconds(5));
+        return false;
+    }
+    if (m_step.dependencies->ready(doc, found)) {
+        forget_dependent(id, ids);
+        return true;
+    }
+    return false;
+}
+
+void StepRunner::Impl::note_dependent(const std::string& id,
+                                      const std::vector<std::string>& dependencies)
+{
+    const std::lock_guard lock(m_dependents_mutex);
+    for (const auto& dependency : dependencies) {
+        m_dependents[dependency].insert(id);
+    }
+}
+
+void StepRunner::Impl::forget_dependent(const std::string& id,
+                                        const std::vector<std::string>& dependencies)
+{
+    const std::lock_guard lock(m_dependents_mutex);
+    for (const auto& dependency : dependencies) {
+        const auto found = m_dependents.find(dependency);
+        if (found != m_dependents.end()) {
+            found->second.erase(id);
+            if (found->second.empty()) {
+                m_dependents.erase(found);
+            }
+        }
+    }
+}
+
+void StepRunner::Impl::recheck_dependents(const std::string& changed)
+{
+    std::set<std::string> waiting;
+    {
+        const std::lock_guard lock(m_dependents_mutex);
+        const auto found = m_dependents.find(changed);
+        if (found == m_dependents.end()) {
+            return;
+        }
+        waiting = std::move(found->second);
+        m_dependents.erase(found);
+    }
+    // Through the retry timer, which reads each doc again and dispatches it: a doc still
+    // not ready notes itself again.
+    for (const auto& id : waiting) {
+        m_retries->schedule(id, RetrySchedule::Clock::now());
+    }
+}
+
+// A retry time has come: read the doc as it is now and hand it out if it still waits.
+void StepRunner::Impl::retry_now(const std::string& id)
+{
+    if (m_stop.stop_requested()) {
+        return;
+    }
+    try {
+        if (auto doc = m_database.get(id)) {
+            dispatch(std::move(*doc), std::nullopt);
+        }
+    } catch (const Error& error) {
+        log_warning("cannot read doc " + id + " for its retry: " + error.what() +
+                    "; trying again in 5 s");
+        m_retries->schedule(id, RetrySchedule::Clock::now() + std::chrono::seconds(5));
+    }
+}
+
+// Revisions this runner replaced with its own write, so that a late feed row showing the
+// old revision is not run again. Bounded: the oldest are forgotten first.
+void StepRunner::Impl::remember_replaced(const std::string& id, std::string rev)
+{
+    const std::lock_guard lock(m_in_flight_mutex);
+    m_replaced[id] = std::move(rev);
+    m_replaced_order.push_back(id);
+    // A stale row can only come from a feed read before our write, so the revisions in
+    // flight bound what is needed; a bigger set would only make a long catch-up grow memory.
+    while (m_replaced_order.size() > 10000) {
+        m_replaced.erase(m_replaced_order.front());
+        m_replaced_order.pop_front();
+    }
+}
+
+void StepRunner::Impl::release(const std::string& id,
+                               std::optional<CheckpointTracker::Ticket> ticket, bool handled)
+{
+    {
+        const std::lock_guard lock(m_in_flight_mutex);
+        m_in_flight.erase(id);
+    }
+    // An unhandled change keeps its ticket open, so the checkpoint stays before it and a
+    // restart sees the change again.
+    if (ticket && handled) {
+        m_tracker.finish(*ticket);
+    }
+}
+
+} // namespace edw

@@ -1,0 +1,205 @@
+// StepRunner::Impl: the state and threads of one listener's pipeline, shared by the files that
+// each hold one of its jobs:
+//   step_runner.cpp           start-up, the threads, shutdown
+//   step_runner_catch_up.cpp  the docs waiting at the step when the runner starts
+//   step_runner_dispatch.cpp  the feed, which docs run now, dependencies, retry times
+//   step_runner_workers.cpp   the worker pool, claims, callbacks past --step-timeout
+//   step_runner_writer.cpp    batched writes, 409s, the checkpoint
+#pragma once
+
+#include <edw/feed/changes_follower.hpp>
+#include <edw/runtime/checkpoint_tracker.hpp>
+#include <edw/runtime/lease.hpp>
+#include <edw/runtime/retry_schedule.hpp>
+#include <edw/runtime/step_runner.hpp>
+#include <edw/util/backoff.hpp>
+#include <edw/util/bounded_queue.hpp>
+#include <edw/util/error.hpp>
+#include <edw/util/log.hpp>
+#include <edw/util/progress.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace edw {
+
+class StepRunner::Impl : private FollowHandler {
+public:
+    Impl(Database& database, Step step, RunnerOptions options);
+    void run(std::stop_token outside_stop);
+
+    RunnerCounts m_counts;
+
+    [[nodiscard]] std::optional<Seq> handled_seq() const { return m_tracker.handled(); }
+    [[nodiscard]] std::chrono::steady_clock::duration feed_lag() const
+    {
+        return m_tracker.oldest_unfinished_age();
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    // A document handed to a callback. Catch-up documents carry no ticket: they are not feed rows.
+    struct Work {
+        nlohmann::json doc;
+        std::optional<CheckpointTracker::Ticket> ticket;
+    };
+
+    // A callback's outcome, on its way to the writer.
+    struct Outcome {
+        std::string id;
+        std::optional<CheckpointTracker::Ticket> ticket;
+        /// The doc with the new entry, or with the failure recorded.
+        std::optional<nlohmann::json> updated;
+        nlohmann::json result;          ///< The callback's result, to record again after a 409.
+        std::optional<Failure> failure; ///< Set when the callback threw.
+        std::string date;               ///< When it was recorded, the same when recorded again.
+    };
+
+    struct CatchUpPass {
+        long seen = 0;           ///< Docs handed out.
+        bool read_stale = false; ///< A page was read without bringing the index up to date.
+    };
+
+    struct FeedChoice {
+        FeedFilter filter;
+        Feed kind;
+    };
+
+    // A callback in progress, watched for --step-timeout.
+    struct Running {
+        std::string id;
+        Clock::time_point started;
+        nlohmann::json doc; ///< As handed to the callback, to record a timeout on.
+        std::optional<CheckpointTracker::Ticket> ticket;
+        bool abandoned = false;
+    };
+
+    /// The doc's `_id`, or "?" for logs when it has none.
+    static std::string doc_id(const nlohmann::json& doc);
+
+    // Start-up and shutdown (step_runner.cpp) ---------------------------------------------------
+    Seq choose_start();
+    void start_threads();
+    void finish_threads();
+    void remember_failure(std::exception_ptr failure);
+
+    // Catch-up (step_runner_catch_up.cpp) -------------------------------------------------------
+    void catch_up();
+    CatchUpPass catch_up_pass(ViewQuery query, bool stale_after_first, Progress& progress);
+    std::uint64_t waiting_count(const ViewQuery& range);
+    void advance_feed_catch_up(const Seq& seq, std::uint64_t rows);
+    ViewResult query_view(const ViewQuery& query);
+    std::optional<nlohmann::json> look_up_waiting(const std::string& id);
+
+    // The feed and dispatch (step_runner_dispatch.cpp) ------------------------------------------
+    void follow(const Seq& since);
+    FeedChoice choose_feed();
+    void on_change(Change&& change) override;
+    void on_feed_end(const Seq& last_seq) override;
+    bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket);
+    void set_aside(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket);
+    bool dependencies_ready(const nlohmann::json& doc);
+    void note_dependent(const std::string& id, const std::vector<std::string>& dependencies);
+    void forget_dependent(const std::string& id, const std::vector<std::string>& dependencies);
+    void recheck_dependents(const std::string& changed);
+    void retry_now(const std::string& id);
+    void remember_replaced(const std::string& id, std::string rev);
+    void release(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket,
+                 bool handled);
+
+    // Workers (step_runner_workers.cpp) ---------------------------------------------------------
+    void work();
+    bool take_claim(Work& item);
+    std::size_t start_running(const std::string& id, const Work& item);
+    bool finish_running(std::size_t run);
+    void watch_callbacks(std::stop_token stop);
+
+    // Writer (step_runner_writer.cpp) -----------------------------------------------------------
+    void write();
+    void write_batch(std::vector<Outcome>& batch);
+    std::vector<BulkResult> save_each_if_too_large(const std::vector<nlohmann::json>& docs);
+    std::vector<BulkResult> bulk_save_patiently(const std::vector<nlohmann::json>& docs);
+    void after_failure_recorded(const std::string& id, const nlohmann::json& doc);
+    void resolve_conflict(const Outcome& outcome);
+    void save_checkpoint(bool now);
+
+    // Runs `call` until it works: the server may be down for a while (a restart, a network
+    // cut), which the listener waits out. Errors that waiting cannot mend are thrown, and so is
+    // a passing one once a shutdown has been asked for and two tries failed.
+    template <typename Call>
+    auto patiently(const std::string& what, Call&& call) -> decltype(call())
+    {
+        Backoff backoff({std::chrono::milliseconds(500), std::chrono::milliseconds(30000)});
+        for (;;) {
+            std::string trouble;
+            try {
+                return call();
+            } catch (const TransportError& error) {
+                if (!error.is_retryable() || (m_stop.stop_requested() && backoff.attempt() >= 2)) {
+                    throw;
+                }
+                trouble = error.what();
+            } catch (const HttpError& error) {
+                // A server restarting behind a proxy answers 502/503 for a while.
+                const bool passing = error.status() >= 500 || error.status() == 429;
+                if (!passing || (m_stop.stop_requested() && backoff.attempt() >= 2)) {
+                    throw;
+                }
+                trouble = error.what();
+            }
+            const auto wait = backoff.next();
+            log_warning(trouble + "; trying " + what + " again in " + std::to_string(wait.count()) +
+                        " ms");
+            std::this_thread::sleep_for(wait);
+        }
+    }
+
+    Database& m_database;
+    Step m_step;
+    StepSelection m_selection; ///< Which docs wait at the step.
+    StepRecorder m_record;     ///< How a result is written.
+    RunnerOptions m_options;
+    std::stop_source m_stop;
+    BoundedQueue<Work> m_work;
+    BoundedQueue<Outcome> m_outcomes;
+    std::mutex m_workers_mutex; ///< The pool grows when a callback is given up.
+    std::vector<std::jthread> m_workers;
+    std::jthread m_writer;
+    std::jthread m_watchdog;
+    std::mutex m_running_mutex;
+    std::map<std::size_t, Running> m_running;
+    std::size_t m_next_run = 0;
+    CheckpointTracker m_tracker;
+    std::mutex m_in_flight_mutex;
+    std::set<std::string> m_in_flight;
+    std::unordered_map<std::string, std::string> m_replaced;
+    std::deque<std::string> m_replaced_order;
+    std::mutex m_checkpoint_mutex;
+    std::string m_checkpoint_rev;
+    bool m_resumed = false; ///< Started from a saved checkpoint.
+    std::mutex m_dependents_mutex;
+    /// Docs waiting on another doc, by that doc's id.
+    std::map<std::string, std::set<std::string>> m_dependents;
+    std::jthread m_periodic;
+    bool m_catch_up_from_feed = false; ///< The embedded store: the feed from 0 is the catch-up.
+    std::optional<Progress> m_feed_catch_up; ///< Until the feed reaches m_feed_catch_up_end.
+    std::uint64_t m_feed_catch_up_end = 0;
+    Clock::time_point m_last_checkpoint{};
+    std::mutex m_failure_mutex;
+    std::exception_ptr m_failure;
+    std::optional<LeaseKeeper> m_leases;    ///< With RunnerOptions::lease.
+    std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
+};
+
+} // namespace edw

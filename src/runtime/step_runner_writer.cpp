@@ -1,0 +1,229 @@
+// StepRunner's writer: outcomes written in batches with _bulk_docs, 409s resolved from the doc
+// as it is now, failures given their retry time, and the checkpoint saved.
+#include "step_runner_impl.hpp"
+
+#include <edw/util/utc_time.hpp>
+
+namespace edw {
+
+void StepRunner::Impl::write()
+{
+    for (;;) {
+        auto batch = m_outcomes.pop_some(m_options.batch_size);
+        if (batch.empty()) {
+            return;
+        }
+        try {
+            write_batch(batch);
+        } catch (...) {
+            remember_failure(std::current_exception());
+            for (auto& outcome : batch) {
+                release(outcome.id, outcome.ticket, false);
+            }
+        }
+        save_checkpoint(false);
+    }
+}
+
+// CouchDB refuses a whole _bulk_docs (413) when one doc is over its max_document_size, as a
+// step's result can make one. Then the docs go one by one, and the one too large is that
+// doc's failure alone: it stays at its step, and the listener goes on.
+std::vector<BulkResult>
+StepRunner::Impl::save_each_if_too_large(const std::vector<nlohmann::json>& docs)
+{
+    try {
+        return bulk_save_patiently(docs);
+    } catch (const HttpError& error) {
+        if (error.status() != 413) {
+            throw;
+        }
+        if (docs.size() == 1) {
+            return {BulkResult{.id = doc_id(docs[0]),
+                               .rev = {},
+                               .error = error.error().empty() ? "too_large" : error.error(),
+                               .reason = "the doc with this step's result is larger than "
+                                         "the server takes (HTTP 413)"}};
+        }
+    }
+    std::vector<BulkResult> results;
+    for (const auto& doc : docs) {
+        results.push_back(save_each_if_too_large({doc}).front());
+    }
+    return results;
+}
+
+// The server may be down for a while (a restart, a network cut): keep the batch and try
+// again, until a shutdown, when the batch is left unrecorded for the next start to redo.
+std::vector<BulkResult>
+StepRunner::Impl::bulk_save_patiently(const std::vector<nlohmann::json>& docs)
+{
+    return patiently("the batch", [&] { return m_database.bulk_save(docs); });
+}
+
+void StepRunner::Impl::write_batch(std::vector<Outcome>& batch)
+{
+    std::vector<nlohmann::json> docs;
+    std::vector<Outcome*> writing;
+    for (auto& outcome : batch) {
+        if (outcome.updated) {
+            docs.push_back(std::move(*outcome.updated));
+            writing.push_back(&outcome);
+        } else {
+            release(outcome.id, outcome.ticket, true);
+        }
+    }
+    if (docs.empty()) {
+        return;
+    }
+    const long recorded_before = m_counts.recorded;
+    const auto results = save_each_if_too_large(docs);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        Outcome& outcome = *writing[i];
+        const auto& result = results[i];
+        if (result.ok() && outcome.failure) {
+            remember_replaced(outcome.id, docs[i].value("_rev", ""));
+            after_failure_recorded(outcome.id, docs[i]);
+        } else if (result.ok()) {
+            ++m_counts.recorded;
+            remember_replaced(outcome.id, docs[i].value("_rev", ""));
+            log_debug("recorded " + m_step.name + " on doc " + outcome.id);
+        } else if (result.is_conflict()) {
+            ++m_counts.conflicts;
+            try {
+                resolve_conflict(outcome);
+            } catch (const TransportError& error) {
+                ++m_counts.failed;
+                log_error("cannot resolve the conflict on doc " + outcome.id + ": " + error.what());
+                release(outcome.id, outcome.ticket, false);
+                continue;
+            }
+        } else {
+            ++m_counts.failed;
+            log_error("cannot record " + m_step.name + " on doc " + outcome.id + ": " +
+                      result.error + ": " + result.reason);
+        }
+        release(outcome.id, outcome.ticket, true);
+    }
+    const long recorded = m_counts.recorded - recorded_before;
+    if (recorded > 0) {
+        log_info("recorded " + m_step.name + " on " + std::to_string(recorded) + " of " +
+                 std::to_string(docs.size()) + (docs.size() == 1 ? " doc (" : " docs (") +
+                 writing.front()->id + (docs.size() == 1 ? ")" : ", ...)"));
+    }
+}
+
+// The failure is on the doc: say so, and come back to it when its retry time has come.
+void StepRunner::Impl::after_failure_recorded(const std::string& id, const nlohmann::json& doc)
+{
+    const auto& entry = doc[failures_field].back();
+    const std::string attempts = std::to_string(entry.value("attempt", 0)) + " of " +
+                                 std::to_string(m_options.retry.max_attempts);
+    if (entry.value("parked", false)) {
+        ++m_counts.parked;
+        log_error("step " + m_step.name + " failed on doc " + id + " (attempt " + attempts +
+                  "): " + entry.value("message", "") + "; parked as status \"" +
+                  parked_status(m_step.name) + "\" (edw retry puts it back)");
+        return;
+    }
+    ++m_counts.retries;
+    const std::string at = entry.value("retry_at", "");
+    log_warning("step " + m_step.name + " failed on doc " + id + " (attempt " + attempts +
+                "): " + entry.value("message", "") + "; next attempt at " + at);
+    m_retries->schedule(id, parse_iso8601(at).value_or(RetrySchedule::Clock::now()));
+}
+
+// Someone else wrote the doc since we read it. Read it again and decide from what it is now;
+// never write our old copy over theirs.
+void StepRunner::Impl::resolve_conflict(const Outcome& outcome)
+{
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        const auto fresh = m_database.get(outcome.id);
+        switch (decide_after_conflict(fresh, m_step.name, m_selection)) {
+        case ConflictDecision::already_recorded:
+            ++m_counts.dropped;
+            log_info("step " + m_step.name + " on doc " + outcome.id +
+                     " was already recorded by another writer; result dropped");
+            return;
+        case ConflictDecision::no_longer_waiting:
+            ++m_counts.dropped;
+            log_warning("doc " + outcome.id + " left step " + m_step.name +
+                        " while it ran; result dropped");
+            return;
+        case ConflictDecision::reapply: {
+            if (outcome.failure) {
+                // Record the failure on the doc as it is now, counting its attempts there.
+                auto updated = record_failure(without_claim(*fresh), *outcome.failure,
+                                              std::chrono::system_clock::now(), m_options.retry);
+                if (!m_database.save(updated).is_conflict()) {
+                    remember_replaced(outcome.id, fresh->value("_rev", ""));
+                    after_failure_recorded(outcome.id, updated);
+                    return;
+                }
+                ++m_counts.conflicts;
+                break;
+            }
+            nlohmann::json updated = *fresh;
+            if (const auto claim = claim_of(updated, m_step.name);
+                claim && claim->worker == m_options.worker) {
+                updated.erase(claim_field); // our own claim goes with the result
+            }
+            try {
+                updated = m_record(std::move(updated), outcome.result, outcome.date);
+            } catch (const std::exception& error) {
+                ++m_counts.failed;
+                log_error("cannot record " + m_step.name + " on doc " + outcome.id +
+                          " as it is now: " + error.what());
+                return;
+            }
+            if (!m_database.save(updated).is_conflict()) {
+                ++m_counts.recorded;
+                remember_replaced(outcome.id, fresh->value("_rev", ""));
+                return;
+            }
+            ++m_counts.conflicts;
+            break;
+        }
+        }
+    }
+    ++m_counts.failed;
+    log_error("cannot record " + m_step.name + " on doc " + outcome.id +
+              ": still conflicting after 10 tries");
+}
+
+void StepRunner::Impl::save_checkpoint(bool now)
+{
+    const std::lock_guard lock(m_checkpoint_mutex);
+    if (!now && Clock::now() - m_last_checkpoint < m_options.checkpoint_interval) {
+        return;
+    }
+    const auto seq = m_tracker.take_new_checkpoint();
+    if (!seq) {
+        return;
+    }
+    m_last_checkpoint = Clock::now();
+    try {
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            nlohmann::json doc = {{"_id", checkpoint_id(m_options.listener)},
+                                  {"seq", seq->to_json()},
+                                  {"step", m_step.name},
+                                  {"updated", utc_now_iso8601()}};
+            if (!m_checkpoint_rev.empty()) {
+                doc["_rev"] = m_checkpoint_rev;
+            }
+            const auto saved = m_database.save(doc);
+            if (!saved.is_conflict()) {
+                m_checkpoint_rev = saved.rev;
+                return;
+            }
+            // Another process (an older run, or a tool) wrote it: take its rev and win.
+            const auto current = m_database.get(checkpoint_id(m_options.listener));
+            m_checkpoint_rev = current ? current->value("_rev", "") : "";
+        }
+        log_warning("cannot save checkpoint: it keeps changing under us");
+    } catch (const Error& error) {
+        // Not fatal: an older checkpoint only means some changes are looked at again.
+        log_warning(std::string("cannot save checkpoint: ") + error.what());
+    }
+}
+
+} // namespace edw
