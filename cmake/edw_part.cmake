@@ -19,12 +19,10 @@ function(edw_part name)
     target_compile_features(${target} PUBLIC cxx_std_20)
 
     set(view ${PROJECT_BINARY_DIR}/part-headers/${name})
-    if(EXISTS ${PROJECT_SOURCE_DIR}/include/edw/${name})
-        file(MAKE_DIRECTORY ${view}/edw)
-        file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/edw/${name} ${view}/edw/${name} SYMBOLIC)
-        target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${view}>
-            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-    endif()
+    file(MAKE_DIRECTORY ${view}/edw)
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/edw/${name} ${view}/edw/${name} SYMBOLIC)
+    target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${view}>
+        $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 
     list(TRANSFORM PART_USES PREPEND edw_)
     target_link_libraries(${target} PUBLIC ${PART_USES} ${PART_LIBRARIES}
