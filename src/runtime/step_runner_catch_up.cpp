@@ -45,6 +45,9 @@ StepRunner::Impl::catch_up_pass(ViewQuery query, bool stale_after_first, Progres
         const auto page = query_view(query);
         pass.read_stale = pass.read_stale || !query.update;
         for (const auto& row : page.rows) {
+            if (m_stop.stop_requested()) {
+                return pass; // the rest of the page waits for the next start
+            }
             if (row.id == last_id) {
                 continue; // the row the page started from, handed out with the page before
             }
