@@ -13,12 +13,16 @@
 #include <edw/util/stop_signals.hpp>
 #include <edw/util/url.hpp>
 #include <edw/util/version.hpp>
+#include <edw/workflow/step_group.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace edw {
 namespace {
@@ -60,6 +64,16 @@ StartFrom parse_start(const std::string& since, Seq& seq)
     return StartFrom::seq;
 }
 
+// "step checksum" or "steps move_to_sps, signal_processing", for the start-up line.
+std::string describe_steps(const std::vector<Step>& steps)
+{
+    std::string names;
+    for (const auto& step : steps) {
+        names += (names.empty() ? "" : ", ") + step.name;
+    }
+    return (steps.size() == 1 ? "step " : "steps ") + names;
+}
+
 } // namespace
 
 int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
@@ -70,7 +84,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     app.add_option("--config", options.config,
                    "Settings file (default ./edw.ini; EDW_* environment variables override it)");
     app.add_option("--name", options.name,
-                   "Listener name: names its checkpoint and lock (default " + spec.program + ")");
+                   "Listener name: names its checkpoint and lock (default " +
+                       (spec.default_name_help.empty() ? spec.program : spec.default_name_help) +
+                       ")");
     app.add_option("--jobs", options.jobs, "Callbacks run at once (1 to 256)")
         ->type_name("N")
         ->check(CLI::Range(1, 256).description(""))
@@ -141,7 +157,7 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         return status == 0 ? exit_ok : exit_usage;
     }
     if (options.name.empty()) {
-        options.name = spec.program;
+        options.name = spec.default_name ? spec.default_name() : spec.program;
     }
 
     std::optional<Daemon> daemon;
@@ -209,35 +225,55 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         const StopSignals signals(stop);
 
         const auto database = open_database(settings);
-        const Step step = spec.make_step();
-        log_info("starting step " + step.name + " on " + database->describe() + " with " +
+        const std::vector<Step> steps =
+            spec.make_steps ? spec.make_steps() : std::vector<Step>{spec.make_step()};
+        StepGroup group;
+        for (const auto& step : steps) {
+            RunnerOptions options_of_step = runner;
+            // Each step of a process follows the feed on its own: a checkpoint each.
+            if (steps.size() > 1) {
+                options_of_step.listener = options.name + "." + step.name;
+            }
+            group.add(*database, step, options_of_step);
+        }
+        log_info("starting " + describe_steps(steps) + " on " + database->describe() + " with " +
                  std::to_string(options.jobs) + (options.jobs == 1 ? " job" : " jobs") +
+                 (steps.size() > 1 ? " each" : "") +
                  (runner.shard.is_whole() ? std::string()
                                           : ", share " + runner.shard.str() + " of its docs"));
-        StepRunner runner_instance(*database, step, runner);
         std::unique_ptr<MetricsServer> metrics;
         if (options.metrics_port >= 0) {
             metrics = std::make_unique<MetricsServer>(
                 options.metrics_address, options.metrics_port,
-                [&runner_instance, &database, &step, listener = options.name] {
-                    ListenerSnapshot snapshot{.listener = listener,
-                                              .step = step.name,
-                                              .counts = &runner_instance.counts(),
-                                              .handled_seq = runner_instance.handled_seq(),
-                                              .update_seq = std::nullopt,
-                                              .feed_lag = runner_instance.feed_lag()};
+                [&group, &database, &steps, listener = options.name] {
+                    std::optional<Seq> update_seq;
                     try {
-                        snapshot.update_seq = update_seq_of(*database);
+                        update_seq = update_seq_of(*database);
                     } catch (const Error&) {
                         // edw_database_up 0 says it; the listener's own log says why.
                     }
-                    return prometheus_text(snapshot);
+                    std::vector<ListenerSnapshot> snapshots;
+                    for (std::size_t i = 0; i < steps.size(); ++i) {
+                        const StepRunner& step_runner = group.runner(i);
+                        snapshots.push_back({.listener = listener,
+                                             .step = steps[i].name,
+                                             .counts = &step_runner.counts(),
+                                             .handled_seq = step_runner.handled_seq(),
+                                             .update_seq = update_seq,
+                                             .feed_lag = step_runner.feed_lag()});
+                    }
+                    return prometheus_text(snapshots);
                 });
             log_info("metrics at http://" + options.metrics_address + ":" +
                      std::to_string(metrics->port()) + "/metrics");
         }
         try {
-            runner_instance.run(stop.get_token());
+            const std::function<void()> run = [&group, &stop] { group.run(stop.get_token()); };
+            if (spec.around_run) {
+                spec.around_run(run);
+            } else {
+                run();
+            }
         } catch (const Error& error) {
             log_error(error.what());
             if (!pidfile.empty()) {

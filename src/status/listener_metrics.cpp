@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -42,60 +44,96 @@ std::string number(double value)
 
 std::string prometheus_text(const ListenerSnapshot& snapshot)
 {
-    const std::string labels = "listener=\"" + label_value(snapshot.listener) + "\",step=\"" +
-                               label_value(snapshot.step) + "\"";
-    std::ostringstream out;
-    const auto metric = [&](const char* name, const char* type, const char* help,
-                            const std::string& value) {
-        out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
-            << name << "{" << labels << "} " << value << "\n";
+    return prometheus_text(std::vector<ListenerSnapshot>{snapshot});
+}
+
+std::string prometheus_text(const std::vector<ListenerSnapshot>& snapshots)
+{
+    const auto labels_of = [](const ListenerSnapshot& snapshot) {
+        return "listener=\"" + label_value(snapshot.listener) + "\",step=\"" +
+               label_value(snapshot.step) + "\"";
     };
-    const RunnerCounts& counts = *snapshot.counts;
+    std::ostringstream out;
+    // One family at a time, a line per step: the text format wants each family's lines together.
+    const auto metric =
+        [&](const char* name, const char* type, const char* help,
+            const std::function<std::optional<std::string>(const ListenerSnapshot&)>& value) {
+            std::string lines;
+            for (const auto& snapshot : snapshots) {
+                if (const auto text = value(snapshot)) {
+                    lines += std::string(name) + "{" + labels_of(snapshot) + "} " + *text + "\n";
+                }
+            }
+            if (!lines.empty()) {
+                out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type
+                    << "\n"
+                    << lines;
+            }
+        };
+    const auto counter = [](std::atomic<long> RunnerCounts::*field) {
+        return [field](const ListenerSnapshot& snapshot) -> std::optional<std::string> {
+            return std::to_string((snapshot.counts->*field).load());
+        };
+    };
     metric("edw_docs_done_total", "counter", "Step results written to their docs.",
-           std::to_string(counts.recorded.load()));
+           counter(&RunnerCounts::recorded));
     metric(
         "edw_docs_failed_total", "counter",
         "Failed attempts: callbacks that threw or ran too long, results that could not be saved.",
-        std::to_string(counts.failed.load()));
+        counter(&RunnerCounts::failed));
     metric("edw_docs_retried_total", "counter", "Failures recorded with a time to try again.",
-           std::to_string(counts.retries.load()));
+           counter(&RunnerCounts::retries));
     metric("edw_docs_parked_total", "counter",
            "Docs parked as failed:<step> after their last attempt.",
-           std::to_string(counts.parked.load()));
+           counter(&RunnerCounts::parked));
     metric("edw_docs_in_flight", "gauge", "Callbacks running now.",
-           std::to_string(counts.running.load()));
+           counter(&RunnerCounts::running));
     metric("edw_feed_rows_total", "counter", "Changes feed rows read, for this step or not.",
-           std::to_string(counts.feed_rows.load()));
+           counter(&RunnerCounts::feed_rows));
     metric("edw_conflicts_total", "counter", "Writes answered 409 and resolved by re-reading.",
-           std::to_string(counts.conflicts.load()));
+           counter(&RunnerCounts::conflicts));
     metric("edw_database_up", "gauge", "1 when the database answered this scrape's info request.",
-           snapshot.update_seq ? "1" : "0");
-    const auto handled = snapshot.handled_seq ? approximate_update_count(*snapshot.handled_seq)
-                                              : std::optional<std::uint64_t>(0);
-    const auto latest =
-        snapshot.update_seq ? approximate_update_count(*snapshot.update_seq) : std::nullopt;
-    if (handled && latest) {
-        metric("edw_feed_lag_seqs", "gauge",
-               "Updates in the database after the last change this listener handled "
-               "(from the numbers in the seqs; approximate on a cluster).",
-               std::to_string(*latest > *handled ? *latest - *handled : 0));
-    }
+           [](const ListenerSnapshot& snapshot) -> std::optional<std::string> {
+               return snapshot.update_seq ? "1" : "0";
+           });
+    metric("edw_feed_lag_seqs", "gauge",
+           "Updates in the database after the last change this listener handled "
+           "(from the numbers in the seqs; approximate on a cluster).",
+           [](const ListenerSnapshot& snapshot) -> std::optional<std::string> {
+               const auto handled = snapshot.handled_seq
+                                        ? approximate_update_count(*snapshot.handled_seq)
+                                        : std::optional<std::uint64_t>(0);
+               const auto latest = snapshot.update_seq
+                                       ? approximate_update_count(*snapshot.update_seq)
+                                       : std::nullopt;
+               if (!handled || !latest) {
+                   return std::nullopt;
+               }
+               return std::to_string(*latest > *handled ? *latest - *handled : 0);
+           });
     metric("edw_feed_lag_seconds", "gauge",
            "How long the oldest change read from the feed and not yet handled has waited.",
-           number(snapshot.feed_lag.count()));
+           [](const ListenerSnapshot& snapshot) -> std::optional<std::string> {
+               return number(snapshot.feed_lag.count());
+           });
 
-    const auto& histogram = counts.callback_seconds;
     out << "# HELP edw_callback_duration_seconds How long the step's callback ran per doc.\n"
         << "# TYPE edw_callback_duration_seconds histogram\n";
-    for (std::size_t i = 0; i < DurationHistogram::bounds.size(); ++i) {
-        out << "edw_callback_duration_seconds_bucket{" << labels << ",le=\""
-            << number(DurationHistogram::bounds[i]) << "\"} " << histogram.count_at_most(i) << "\n";
+    for (const auto& snapshot : snapshots) {
+        const std::string labels = labels_of(snapshot);
+        const auto& histogram = snapshot.counts->callback_seconds;
+        for (std::size_t i = 0; i < DurationHistogram::bounds.size(); ++i) {
+            out << "edw_callback_duration_seconds_bucket{" << labels << ",le=\""
+                << number(DurationHistogram::bounds[i]) << "\"} " << histogram.count_at_most(i)
+                << "\n";
+        }
+        out << "edw_callback_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} "
+            << histogram.count() << "\n"
+            << "edw_callback_duration_seconds_sum{" << labels << "} "
+            << number(histogram.sum_seconds()) << "\n"
+            << "edw_callback_duration_seconds_count{" << labels << "} " << histogram.count()
+            << "\n";
     }
-    out << "edw_callback_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} "
-        << histogram.count() << "\n"
-        << "edw_callback_duration_seconds_sum{" << labels << "} " << number(histogram.sum_seconds())
-        << "\n"
-        << "edw_callback_duration_seconds_count{" << labels << "} " << histogram.count() << "\n";
     return out.str();
 }
 

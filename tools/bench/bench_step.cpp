@@ -1,16 +1,10 @@
 // edw bench step: one listener of the synthetic pipeline, reporting its count on standard output.
 #include "bench.hpp"
 
+#include <edw/app/bench_listener.hpp>
 #include <edw/app/open_database.hpp>
 #include <edw/runtime/step_runner.hpp>
 #include <edw/util/log.hpp>
-
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
-#include <stop_token>
-#include <thread>
 
 namespace edw::tools {
 
@@ -36,40 +30,7 @@ int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
     runner_options.batch_size = options.batch_size;
     runner_options.heartbeat = settings.heartbeat;
     runner_options.feed_filter = parse_feed_filter(options.feed_filter);
-    StepRunner runner(*database, step, runner_options);
-
-    std::stop_source stop;
-    // The end of standard input (the bench closed it, or ended) stops the listener. Detached:
-    // it may still be blocked in read() when the runner fails on its own.
-    std::thread([stop]() mutable {
-        char byte = 0;
-        while (::read(STDIN_FILENO, &byte, 1) > 0) {
-        }
-        stop.request_stop();
-    }).detach();
-    // Polled often, so that the bench sees a write within a millisecond of its return.
-    std::jthread reporter([&runner](std::stop_token done) {
-        long reported = -1;
-        while (!done.stop_requested()) {
-            const long recorded = runner.counts().recorded;
-            if (recorded != reported) {
-                std::printf("recorded %ld\n", recorded);
-                std::fflush(stdout);
-                reported = recorded;
-            }
-            std::this_thread::sleep_for(std::chrono::microseconds(500));
-        }
-    });
-    std::printf("ready\n");
-    std::fflush(stdout);
-    runner.run(stop.get_token());
-    reporter.request_stop();
-    reporter.join();
-    // Every row read, at this step or not: what following the whole feed costs the database.
-    std::printf("recorded %ld\nfeed_rows %ld\n", runner.counts().recorded.load(),
-                runner.counts().feed_rows.load());
-    std::fflush(stdout);
-    return 0;
+    return run_bench_listener(*database, step, runner_options);
 }
 
 } // namespace edw::tools

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace edw {
 
@@ -28,6 +29,8 @@ struct ListenerSnapshot {
 /// both seqs give a number), edw_feed_lag_seconds, edw_callback_duration_seconds (histogram),
 /// edw_feed_rows_total, edw_conflicts_total, edw_database_up; labelled with listener and step.
 std::string prometheus_text(const ListenerSnapshot& snapshot);
+/// Several steps of one process: each family once, with a line per step.
+std::string prometheus_text(const std::vector<ListenerSnapshot>& snapshots);
 
 /// Serves GET /metrics with what `render` returns, from a thread of its own, until destroyed.
 class MetricsServer {

@@ -5,6 +5,7 @@
 #include <edw/runtime/step_runner.hpp>
 #include <edw/step/step.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <stop_token>
 #include <vector>
@@ -23,6 +24,10 @@ public:
     void run(std::stop_token stop);
     /// run() until SIGINT or SIGTERM.
     void run_until_signal();
+
+    [[nodiscard]] std::size_t size() const noexcept { return m_runners.size(); }
+    /// The runner of the `index`th step added, for its counters.
+    [[nodiscard]] const StepRunner& runner(std::size_t index) const { return *m_runners.at(index); }
 
 private:
     std::vector<std::unique_ptr<StepRunner>> m_runners;

@@ -70,3 +70,36 @@ TEST_CASE("prometheus text when the database did not answer: up 0 and no lag in 
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("prometheus text of several steps: each family once, a line per step")
+{
+    edw::RunnerCounts moved;
+    moved.recorded = 5;
+    edw::RunnerCounts processed;
+    processed.recorded = 3;
+    const auto snapshot = [](const std::string& step, const edw::RunnerCounts& counts) {
+        return edw::ListenerSnapshot{.listener = "edelweiss",
+                                     .step = step,
+                                     .counts = &counts,
+                                     .handled_seq = edw::Seq("7"),
+                                     .update_seq = edw::Seq("9"),
+                                     .feed_lag = std::chrono::seconds(0)};
+    };
+    const std::string text = edw::prometheus_text(
+        {snapshot("move_to_sps", moved), snapshot("signal_processing", processed)});
+    CHECK(text.find("# TYPE edw_docs_done_total counter\n"
+                    "edw_docs_done_total{listener=\"edelweiss\",step=\"move_to_sps\"} 5\n"
+                    "edw_docs_done_total{listener=\"edelweiss\",step=\"signal_processing\"} 3\n") !=
+          std::string::npos);
+    // A family's HELP and TYPE lines once, whatever the number of steps.
+    std::size_t types = 0;
+    for (auto at = text.find("# TYPE edw_docs_done_total "); at != std::string::npos;
+         at = text.find("# TYPE edw_docs_done_total ", at + 1)) {
+        ++types;
+    }
+    CHECK(types == 1);
+    CHECK(text.find("edw_feed_lag_seqs{listener=\"edelweiss\",step=\"signal_processing\"} 2\n") !=
+          std::string::npos);
+    CHECK(text.find("edw_callback_duration_seconds_count{listener=\"edelweiss\",step=\"move_to_"
+                    "sps\"} 0\n") != std::string::npos);
+}
