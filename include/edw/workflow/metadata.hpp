@@ -1,12 +1,17 @@
 // Metadata documents: the EDELWEISS-shaped JSON document that stands for one data file.
 #pragma once
 
+#include <edw/db/database.hpp>
+
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edw {
 
@@ -35,5 +40,25 @@ namespace edw {
 /// Throws StoreError when OpenSSL cannot compute MD5.
 [[nodiscard]] nlohmann::json make_metadata_doc(const std::string& run, int file_number,
                                                double datecreated, std::mt19937_64& rng);
+
+/// True when any doc of `run` exists in `database` (ids "<run>_<number>").
+[[nodiscard]] bool run_exists(Database& database, const std::string& run);
+
+/// The run after the highest one in `database` that has no docs yet ("ma22a000" when empty).
+[[nodiscard]] std::string next_free_run(Database& database);
+
+/// What make_metadata_run wrote.
+struct MetadataRun {
+    std::string run;
+    int created = 0;
+    /// "<id> (<error>)" for each doc the database refused (an existing doc is never replaced).
+    std::vector<std::string> refused;
+};
+
+/// Writes `count` metadata docs of `run` (empty: next_free_run) with `_bulk_docs` of `batch`
+/// docs each, calling `advance(docs written)` after each request when given. Throws
+/// ConfigError, before writing anything, when `run` is given and already has docs.
+MetadataRun make_metadata_run(Database& database, std::string run, int count, int batch,
+                              const std::function<void(std::uint64_t)>& advance = {});
 
 } // namespace edw
