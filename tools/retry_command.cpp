@@ -9,6 +9,7 @@
 #include <edw/util/progress.hpp>
 #include <edw/util/utc_time.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -22,10 +23,34 @@ struct RetryOptions {
     bool json = false;
 };
 
-std::string last_message(const nlohmann::json& doc)
+// The last failure in one line: the first line of its message, without "step S on doc D: "
+// (the table shows both), then the last non-empty line of its detail, which for a traceback is
+// the exception: "the command exited with status 1: ValueError: bad detector".
+std::string last_message(const nlohmann::json& doc, const std::string& step)
 {
     const auto& failures = doc.value(failures_field, nlohmann::json::array());
-    return failures.empty() ? std::string() : failures.back().value("message", "");
+    if (failures.empty() || !failures.back().is_object()) {
+        return {};
+    }
+    const auto text = [&](const char* field) {
+        const auto found = failures.back().find(field);
+        return found != failures.back().end() && found->is_string() ? found->get<std::string>()
+                                                                    : std::string();
+    };
+    std::string message = text("message");
+    message.erase(std::min(message.find('\n'), message.size()));
+    const std::string prefix = "step " + step + " on doc " + doc.value("_id", "") + ": ";
+    if (message.starts_with(prefix)) {
+        message.erase(0, prefix.size());
+    }
+    const std::string detail = text("detail");
+    const auto end = detail.find_last_not_of(" \t\r\n");
+    if (end != std::string::npos) {
+        const auto newline = detail.rfind('\n', end);
+        const auto start = newline == std::string::npos ? 0 : newline + 1;
+        message += ": " + detail.substr(start, std::min<std::size_t>(end + 1 - start, 200));
+    }
+    return message;
 }
 
 // Every good doc whose process no step can route, from the steps view (none without it).
@@ -72,10 +97,9 @@ int list_failed(const GlobalOptions& global, const RetryOptions& options)
         return 0;
     }
     for (const auto& doc : docs) {
-        const std::string status = doc["status"].get<std::string>();
-        std::cout << doc["_id"].get<std::string>() << "  " << status.substr(7) << "  "
-                  << failed_attempts(doc, status.substr(7)) << " attempts  " << last_message(doc)
-                  << "\n";
+        const std::string step = doc["status"].get<std::string>().substr(7); // "failed:<step>"
+        std::cout << doc["_id"].get<std::string>() << "  " << step << "  "
+                  << failed_attempts(doc, step) << " attempts  " << last_message(doc, step) << "\n";
     }
     for (const auto& row : unroutable) {
         std::cout << row.id << "  (no step)  " << row.detail.get<std::string>()

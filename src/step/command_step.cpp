@@ -1,6 +1,8 @@
 // CommandStep: one child process per doc, fed and drained through pipes with poll().
 #include "edw/step/command_step.hpp"
 
+#include "pipes.hpp"
+
 #include <edw/util/child_process.hpp>
 
 #include <fcntl.h>
@@ -17,52 +19,6 @@ namespace edw {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t stderr_tail = 2048;
-
-struct Pipe {
-    int read = -1;
-    int write = -1;
-    ~Pipe()
-    {
-        close_read();
-        close_write();
-    }
-    void close_read()
-    {
-        if (read >= 0) {
-            ::close(read);
-            read = -1;
-        }
-    }
-    void close_write()
-    {
-        if (write >= 0) {
-            ::close(write);
-            write = -1;
-        }
-    }
-};
-
-void open_pipe(Pipe& pipe, const std::string& step)
-{
-    int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0) {
-        throw StepFailure("step " + step + ": cannot make a pipe: " + std::strerror(errno), "");
-    }
-    pipe.read = ends[0];
-    pipe.write = ends[1];
-}
-
-std::string describe_end(int status)
-{
-    if (WIFEXITED(status)) {
-        return "exited with status " + std::to_string(WEXITSTATUS(status));
-    }
-    if (WIFSIGNALED(status)) {
-        return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
-    }
-    return "ended oddly";
-}
 
 nlohmann::json run_command(const CommandStepOptions& options, const nlohmann::json& doc)
 {
@@ -148,7 +104,7 @@ nlohmann::json run_command(const CommandStepOptions& options, const nlohmann::js
             } else {
                 errors.append(bytes, static_cast<std::size_t>(got));
                 if (errors.size() > 2 * stderr_tail) {
-                    errors.erase(0, errors.size() - stderr_tail);
+                    keep_tail(errors, stderr_tail);
                 }
             }
         }
@@ -159,9 +115,7 @@ nlohmann::json run_command(const CommandStepOptions& options, const nlohmann::js
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
-    if (errors.size() > stderr_tail) {
-        errors.erase(0, errors.size() - stderr_tail);
-    }
+    keep_tail(errors, stderr_tail);
     if (timed_out) {
         throw StepFailure(what + " ran longer than " + std::to_string(options.timeout.count()) +
                               " ms and was killed",
