@@ -33,6 +33,8 @@ struct PipelineBenchOptions {
     bool keep = false;                ///< Keep the databases and files afterwards.
     std::string feed_filter = "auto"; ///< Passed to each listener (--feed-filter).
     std::string listener_log_level = "info"; ///< Passed to each listener; debug: request timeline.
+    /// The steps are trivial Python callbacks (`python3 -m edw.bench step`), not C++ ones.
+    bool python = false;
 };
 
 /// The folder a bench keeps its files in: `given` (made if missing), or a new temporary one.

@@ -57,6 +57,10 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
                      "embedded (a new SQLite file) or server (new databases on the settings' "
                      "server); default: the backend the settings name")
         ->check(CLI::IsMember({"embedded", "server"}));
+    pipeline->add_flag("--python", options->python,
+                       "The steps are trivial Python callbacks run by the package edw "
+                       "(python3 -m edw.bench step; $EDW_PYTHON, default /usr/bin/python3), "
+                       "not C++ ones");
     pipeline->add_flag("--backlog", options->backlog,
                        "Create the docs before starting the listeners, which then catch up on "
                        "them (default: listeners first, then the docs are created)");

@@ -385,11 +385,30 @@ std::string self_program()
     return program.string();
 }
 
+// The command that runs one listener: `edw bench step`, or its Python twin with --python.
+std::vector<std::string> listener_command(const PipelineBenchOptions& options,
+                                          std::vector<std::string>& environment)
+{
+    const std::string program = self_program();
+    if (!options.python) {
+        return {program, "bench", "step"};
+    }
+    const char* python = std::getenv("EDW_PYTHON");
+    // From the build tree, the package built beside this program (build/python).
+    const fs::path built = fs::path(program).parent_path().parent_path() / "python";
+    if (fs::exists(built / "edw" / "__init__.py")) {
+        const char* path = std::getenv("PYTHONPATH");
+        environment.push_back("PYTHONPATH=" + built.string() +
+                              (path != nullptr && *path != '\0' ? ":" + std::string(path) : ""));
+    }
+    return {python != nullptr && *python != '\0' ? python : "/usr/bin/python3", "-m", "edw.bench",
+            "step"};
+}
+
 std::vector<std::unique_ptr<Listener>>
 start_listeners(const GlobalOptions& global, const Target& target, const Settings& settings,
                 const PipelineBenchOptions& options, const std::vector<std::string>& steps)
 {
-    const std::string program = self_program();
     // Credentials too: the settings may have had them in the URL, which EDW_URL replaces.
     std::vector<std::string> environment = {"EDW_URL=" + settings.server.str(),
                                             "EDW_DB=" + settings.database};
@@ -398,15 +417,16 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
         environment.push_back("EDW_PASSWORD=" + settings.password);
     }
     std::vector<std::unique_ptr<Listener>> listeners;
+    const std::vector<std::string> command = listener_command(options, environment);
     for (std::size_t i = 0; i < steps.size(); ++i) {
-        std::vector<std::string> argv = {program};
+        std::vector<std::string> argv = command;
         if (!global.config.empty()) {
             argv.insert(argv.end(), {"--config", global.config});
         }
         argv.insert(argv.end(),
-                    {"bench", "step", "--name", steps[i], "--jobs", std::to_string(options.jobs),
-                     "--batch-size", std::to_string(options.batch_size), "--feed-filter",
-                     options.feed_filter, "--log-level", options.listener_log_level});
+                    {"--name", steps[i], "--jobs", std::to_string(options.jobs), "--batch-size",
+                     std::to_string(options.batch_size), "--feed-filter", options.feed_filter,
+                     "--log-level", options.listener_log_level});
         if (i > 0) {
             argv.insert(argv.end(), {"--follows", steps[i - 1]});
         }
@@ -551,6 +571,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         {"mode", options.backlog ? "backlog" : "live"},
         {"docs", options.docs},
         {"steps", options.steps},
+        {"step_language", options.python ? "python" : "c++"},
         {"jobs", options.jobs},
         {"batch_size", options.batch_size},
         {"feed_filter", options.feed_filter},
