@@ -1,6 +1,7 @@
 """What the C++ runtime calls: the step trampoline and the log stream for print()."""
 
 import io
+import sys
 import threading
 import traceback
 
@@ -33,6 +34,10 @@ def make_invoke(step_name, function):
             message, detail = failure_of(error)
             return (False, message, detail)
         finally:
+            # A line printed without its end (print(..., end="")) is logged with this doc.
+            for stream in (sys.stdout, sys.stderr):
+                if type(stream) is LogStream:
+                    stream.flush()
             _context.where = ""
 
     return invoke

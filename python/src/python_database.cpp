@@ -305,27 +305,50 @@ private:
 void bind_database(py::module_& module)
 {
     py::class_<PythonDatabase>(module, "Database")
-        .def(py::init<std::optional<std::string>>(), py::arg("config") = py::none())
-        .def("describe", [](const PythonDatabase& self) { return self.database().describe(); })
-        .def("info", &PythonDatabase::info)
-        .def("create", &PythonDatabase::create)
-        .def("get", &PythonDatabase::get, py::arg("id"))
-        .def("put", &PythonDatabase::put, py::arg("doc"))
-        .def("delete", &PythonDatabase::remove, py::arg("id"), py::arg("rev"))
-        .def("bulk", &PythonDatabase::bulk, py::arg("docs"))
-        .def("all_docs", &PythonDatabase::all_docs)
-        .def("view", &PythonDatabase::view, py::arg("design"), py::arg("view"))
+        .def(py::init<std::optional<std::string>>(), py::arg("config") = py::none(),
+             "The database the settings file `config` (default ./edw.ini) names; EDW_* "
+             "environment variables override it.")
+        .def(
+            "describe", [](const PythonDatabase& self) { return self.database().describe(); },
+            "Where the database is, without credentials: http://host:5984/db or file:...")
+        .def("info", &PythonDatabase::info, "GET /db: doc_count, update_seq, ...")
+        .def("create", &PythonDatabase::create,
+             "Creates the database; False when it already existed.")
+        .def("get", &PythonDatabase::get, py::arg("id"),
+             "The doc as a dict, or None when it is missing or deleted.")
+        .def("put", &PythonDatabase::put, py::arg("doc"),
+             "Writes a doc with an _id (and the _rev it replaces); {ok, id, rev}. Raises "
+             "edw.Conflict when _rev is not the latest.")
+        .def("delete", &PythonDatabase::remove, py::arg("id"), py::arg("rev"),
+             "Deletes revision `rev` of a doc (a tombstone); raises edw.Conflict when it is not "
+             "the latest.")
+        .def("bulk", &PythonDatabase::bulk, py::arg("docs"),
+             "_bulk_docs: one {ok, id, rev} or {id, error, reason} per doc, in order; each doc "
+             "succeeds or fails on its own.")
+        .def("all_docs", &PythonDatabase::all_docs,
+             "_all_docs with CouchDB's options as keywords (startkey, endkey, limit, skip, "
+             "include_docs, descending, keys, ...): {total_rows, offset, rows}.")
+        .def("view", &PythonDatabase::view, py::arg("design"), py::arg("view"),
+             "A view of _design/<design>, with CouchDB's options as keywords (key, startkey, "
+             "endkey, reduce, group_level, include_docs, update, ...): {total_rows, offset, "
+             "rows}.")
         .def("changes", &PythonDatabase::changes, py::arg("since") = 0,
              py::arg("limit") = py::none(), py::arg("include_docs") = false,
              py::arg("selector") = py::none(), py::arg("filter") = py::none(),
-             py::arg("timeout") = py::none())
-        .def("status",
-             [](PythonDatabase& self) {
-                 return released([&] {
-                     return to_json(read_pipeline_status(self.database(), self.settings().design,
-                                                         std::chrono::system_clock::now()));
-                 });
-             })
+             py::arg("timeout") = py::none(),
+             "One _changes request: {results, last_seq}. Seqs are opaque: pass last_seq back "
+             "as `since` (0: the start, 'now': the end). `selector` filters with a Mango "
+             "selector, `filter` names a design filter ('ddoc/name'); `timeout` (seconds) waits "
+             "that long for a first change (a longpoll).")
+        .def(
+            "status",
+            [](PythonDatabase& self) {
+                return released([&] {
+                    return to_json(read_pipeline_status(self.database(), self.settings().design,
+                                                        std::chrono::system_clock::now()));
+                });
+            },
+            "Where the docs are, per step: what `edw status --json` prints.")
         .def(
             "metadata_make",
             [](PythonDatabase& self, int count, std::optional<std::string> run, int batch) {
@@ -336,7 +359,9 @@ void bind_database(py::module_& module)
                         {"run", made.run}, {"created", made.created}, {"refused", made.refused}};
                 });
             },
-            py::arg("count"), py::arg("run") = py::none(), py::arg("batch") = 500);
+            py::arg("count"), py::arg("run") = py::none(), py::arg("batch") = 500,
+            "Creates `count` EDELWEISS metadata docs of `run` (default: the next free run): "
+            "{run, created, refused}. Raises edw.ConfigError when `run` already has docs.");
 }
 
 } // namespace edw::python

@@ -45,7 +45,12 @@ public:
     ~PythonThread()
     {
         // A thread that ends after the interpreter (none of the runner's do) leaves it be.
-        if (Py_IsInitialized() == 0 || _Py_IsFinalizing() != 0) {
+#if PY_VERSION_HEX >= 0x030D0000
+        const bool finalizing = Py_IsFinalizing() != 0;
+#else
+        const bool finalizing = _Py_IsFinalizing() != 0;
+#endif
+        if (Py_IsInitialized() == 0 || finalizing) {
             return;
         }
         PyEval_RestoreThread(m_state);

@@ -80,8 +80,8 @@ void StepRunner::Impl::run(std::stop_token outside_stop)
     }
     finish_threads();
     save_checkpoint(true);
-    log_info("stopped: " + std::to_string(m_counts.recorded.load()) + " recorded, " +
-             std::to_string(m_counts.failed.load()) + " failed, " +
+    log_info("stopped step " + m_step.name + ": " + std::to_string(m_counts.recorded.load()) +
+             " recorded, " + std::to_string(m_counts.failed.load()) + " failed, " +
              std::to_string(m_counts.dropped.load()) + " dropped as already recorded");
     if (m_failure) {
         std::rethrow_exception(m_failure);
