@@ -52,7 +52,7 @@ kill -TERM "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "daemon still running after SIGTERM" || ok "daemon stopped"
 [ -e newfiles.pid ] && fail "pid file left behind" || ok "pid file removed"
-grep -q "stopped:" daemon.log && ok "daemon logged its stop" || fail "daemon log: $(cat daemon.log)"
+grep -q "stopped step move_to_sps:" daemon.log && ok "daemon logged its stop" || fail "daemon log: $(cat daemon.log)"
 
 expect_status 2 "$listen_newfiles" --shard 5/4 --lock-dir "$work"
 expect_output "shard 5/4: K/N needs 1 <= K <= N"

@@ -114,6 +114,16 @@ def test_print_goes_to_the_log_never_into_the_result(pipeline):
     assert "looking at" not in out
 
 
+def test_jobs_run_callbacks_at_once_on_several_threads(pipeline):
+    pipeline.edw("metadata", "make", "24")
+    listener = pipeline.start(os.path.join(SCRIPTS, "concurrent.py"), "--jobs", "4")
+    wait_until(lambda: count_at(pipeline, ["move_to_sps"]) == 24, what="24 docs")
+    assert pipeline.stop(listener) == 0
+    entries = [doc["process"][0] for doc in pipeline.docs().values()]
+    assert max(entry["running_at_start"] for entry in entries) >= 2
+    assert len({entry["thread"] for entry in entries}) >= 2
+
+
 def test_sigterm_mid_run_stops_cleanly_and_a_restart_finishes_each_doc_once(pipeline):
     pipeline.edw("metadata", "make", "80")
     script = os.path.join(SCRIPTS, "slow.py")
