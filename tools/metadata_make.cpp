@@ -35,8 +35,8 @@ int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
     const std::string run = options.run.empty() ? next_free_run(*database) : options.run;
     Progress progress("run " + run, static_cast<std::uint64_t>(options.count), "docs");
     const MetadataRun made =
-        make_metadata_run(*database, run, options.count, options.batch,
-                          [&progress](std::uint64_t docs) { progress.advance(docs); });
+        write_metadata_run(*database, run, options.count, options.batch,
+                           [&progress](std::uint64_t docs) { progress.advance(docs); });
     const int created = made.created;
     const auto& refused = made.refused;
     progress.finish();

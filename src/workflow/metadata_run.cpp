@@ -55,18 +55,11 @@ std::string next_free_run(Database& database)
     return run;
 }
 
-MetadataRun make_metadata_run(Database& database, std::string run, int count, int batch,
-                              const std::function<void(std::uint64_t)>& advance)
+MetadataRun write_metadata_run(Database& database, const std::string& run, int count, int batch,
+                               const std::function<void(std::uint64_t)>& advance)
 {
     if (count < 0 || batch < 1) {
         throw ConfigError("metadata: the count must be 0 or more and the batch 1 or more");
-    }
-    if (run.empty()) {
-        run = next_free_run(database);
-    } else if (run_exists(database, run)) {
-        throw ConfigError("run " + run + " already has docs in " + database.describe() +
-                          "; an existing doc is never overwritten: give another run, or none "
-                          "for the next free run");
     }
     MetadataRun made{.run = run, .created = 0, .refused = {}};
     std::mt19937_64 rng(std::random_device{}());
@@ -90,6 +83,19 @@ MetadataRun make_metadata_run(Database& database, std::string run, int count, in
         }
     }
     return made;
+}
+
+MetadataRun make_metadata_run(Database& database, std::string run, int count, int batch,
+                              const std::function<void(std::uint64_t)>& advance)
+{
+    if (run.empty()) {
+        run = next_free_run(database);
+    } else if (run_exists(database, run)) {
+        throw ConfigError("run " + run + " already has docs in " + database.describe() +
+                          "; an existing doc is never overwritten: give another run, or none "
+                          "for the next free run");
+    }
+    return write_metadata_run(database, run, count, batch, advance);
 }
 
 } // namespace edw

@@ -55,9 +55,14 @@ struct MetadataRun {
     std::vector<std::string> refused;
 };
 
-/// Writes `count` metadata docs of `run` (empty: next_free_run) with `_bulk_docs` of `batch`
-/// docs each, calling `advance(docs written)` after each request when given. Throws
-/// ConfigError, before writing anything, when `run` is given and already has docs.
+/// Writes `count` metadata docs of `run` with `_bulk_docs` of `batch` docs each, calling
+/// `advance(docs written)` after each request when given. A doc that exists already is refused
+/// by the database, and listed as such. The caller has chosen `run` (see make_metadata_run).
+MetadataRun write_metadata_run(Database& database, const std::string& run, int count, int batch,
+                               const std::function<void(std::uint64_t)>& advance = {});
+
+/// write_metadata_run for `run`, or for next_free_run when `run` is empty. Throws ConfigError,
+/// before writing anything, when `run` is given and already has docs.
 MetadataRun make_metadata_run(Database& database, std::string run, int count, int batch,
                               const std::function<void(std::uint64_t)>& advance = {});
 
