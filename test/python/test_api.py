@@ -184,3 +184,13 @@ def test_wrong_password_and_missing_database(pipeline, tmp_path):
     with pytest.raises(edw.NotFound) as gone:
         edw.open(str(missing)).info()
     assert gone.value.status == 404
+
+
+def test_an_unreachable_server_is_an_unavailable_error(tmp_path):
+    # Port 1 on loopback: nothing listens, so every try is refused at once.
+    config = tmp_path / "down.ini"
+    config.write_text("[database]\nurl = http://127.0.0.1:1\nname = x\ntimeout_ms = 2000\n")
+    with pytest.raises(edw.UnavailableError) as down:
+        edw.open(str(config)).info()
+    assert down.value.exit_status == 69
+    assert "127.0.0.1:1" in str(down.value)
