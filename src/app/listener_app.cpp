@@ -227,10 +227,11 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         const auto database = open_database(settings);
         const std::vector<Step> steps =
             spec.make_steps ? spec.make_steps() : std::vector<Step>{spec.make_step()};
-        StepGroup group;
+        // The steps of a process share one feed and its checkpoint, named by the listener.
+        StepGroup group(options.name);
         for (const auto& step : steps) {
             RunnerOptions options_of_step = runner;
-            // Each step of a process follows the feed on its own: a checkpoint each.
+            // Each step's log lines and claims name it.
             if (steps.size() > 1) {
                 options_of_step.listener = options.name + "." + step.name;
             }

@@ -77,21 +77,48 @@ std::string describe_server(const nlohmann::json& welcome)
 
 nlohmann::json waiting_selector(const StepPosition& position)
 {
+    return waiting_selector(std::vector<StepPosition>{position});
+}
+
+nlohmann::json waiting_selector(const std::vector<StepPosition>& positions)
+{
     nlohmann::json selector = {{"status", "good"}, {"conditions", {{"$exists", true}}}};
-    if (position.is_new_document()) {
+    nlohmann::json names = nlohmann::json::array();
+    bool new_documents = false;
+    for (const auto& position : positions) {
+        if (position.is_new_document()) {
+            new_documents = true;
+        } else {
+            names.push_back(position.step());
+        }
+    }
+    if (names.empty()) {
         selector["process"] = {{"$size", 0}};
         return selector;
     }
-    const std::string& step = position.step();
+    // One name is matched as itself, several with $in: the same work for CouchDB's matcher.
+    const nlohmann::json name = names.size() == 1 ? names[0] : nlohmann::json{{"$in", names}};
     nlohmann::json any_of = nlohmann::json::array();
+    if (new_documents) {
+        any_of.push_back({{"process", {{"$size", 0}}}});
+    }
     for (int length = 1; length <= exact_process_length; ++length) {
         any_of.push_back({{"process", {{"$size", length}}},
-                          {"process." + std::to_string(length - 1) + ".name", step}});
+                          {"process." + std::to_string(length - 1) + ".name", name}});
     }
     any_of.push_back({{"process." + std::to_string(exact_process_length), {{"$exists", true}}},
-                      {"process", {{"$elemMatch", {{"name", step}}}}}});
+                      {"process", {{"$elemMatch", {{"name", name}}}}}});
     selector["$or"] = std::move(any_of);
     return selector;
+}
+
+std::string any_step_filter_parameter(const std::vector<StepPosition>& positions)
+{
+    nlohmann::json values = nlohmann::json::array();
+    for (const auto& position : positions) {
+        values.push_back(position.filter_value());
+    }
+    return values.dump();
 }
 
 } // namespace edw

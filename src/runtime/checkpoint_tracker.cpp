@@ -1,21 +1,22 @@
 // CheckpointTracker: the finished prefix of the feed.
 #include "edw/runtime/checkpoint_tracker.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace edw {
 
-CheckpointTracker::Ticket CheckpointTracker::start(const Seq& seq)
+CheckpointTracker::Ticket CheckpointTracker::start(const Seq& seq, int holders)
 {
     const std::lock_guard lock(m_mutex);
-    m_entries.push_back(Entry{seq, false, std::chrono::steady_clock::now()});
+    m_entries.push_back(Entry{seq, std::max(1, holders), std::chrono::steady_clock::now()});
     return m_first_ticket + m_entries.size() - 1;
 }
 
 void CheckpointTracker::pass(const Seq& seq)
 {
     const std::lock_guard lock(m_mutex);
-    m_entries.push_back(Entry{seq, true, std::chrono::steady_clock::now()});
+    m_entries.push_back(Entry{seq, 0, std::chrono::steady_clock::now()});
     advance();
 }
 
@@ -24,13 +25,15 @@ void CheckpointTracker::finish(Ticket ticket)
     const std::lock_guard lock(m_mutex);
     assert(ticket >= m_first_ticket && ticket < m_first_ticket + m_entries.size() &&
            "finish() takes a ticket from start(), once");
-    m_entries[ticket - m_first_ticket].finished = true;
+    auto& entry = m_entries[ticket - m_first_ticket];
+    assert(entry.unfinished_holders > 0 && "each holder finishes a ticket once");
+    --entry.unfinished_holders;
     advance();
 }
 
 void CheckpointTracker::advance()
 {
-    while (!m_entries.empty() && m_entries.front().finished) {
+    while (!m_entries.empty() && m_entries.front().unfinished_holders == 0) {
         m_handled = std::move(m_entries.front().seq);
         m_entries.pop_front();
         ++m_first_ticket;
@@ -53,7 +56,7 @@ std::size_t CheckpointTracker::unfinished() const
     const std::lock_guard lock(m_mutex);
     std::size_t count = 0;
     for (const auto& entry : m_entries) {
-        count += entry.finished ? 0 : 1;
+        count += entry.unfinished_holders > 0 ? 1 : 0;
     }
     return count;
 }

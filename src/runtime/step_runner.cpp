@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 namespace edw {
 
@@ -25,7 +27,8 @@ std::string StepRunner::Impl::doc_id(const nlohmann::json& doc)
     return id != doc.end() && id->is_string() ? id->get<std::string>() : std::string("?");
 }
 
-StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options)
+StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options,
+                       std::shared_ptr<FeedCheckpoint> feed)
     : m_database(database)
     , m_step(std::move(step))
     , m_selection(m_step.selection_or_position())
@@ -38,7 +41,13 @@ StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options)
     , m_options(std::move(options))
     , m_work(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4)
     , m_outcomes(std::max<std::size_t>(m_options.batch_size * 2, 16))
+    , m_checkpoint(feed ? std::move(feed)
+                        : std::make_shared<FeedCheckpoint>(database, m_options.checkpoint_interval))
+    , m_tracker(m_checkpoint->tracker)
 {
+    if (m_checkpoint->listener().empty()) { // a feed of its own
+        m_checkpoint->set_owner(m_options.listener, m_step.name);
+    }
     if (m_options.worker.empty()) {
         m_options.worker = this_worker(m_options.listener);
     }
@@ -56,11 +65,7 @@ StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options)
 void StepRunner::Impl::run(std::stop_token outside_stop)
 {
     const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
-    // Periodic tasks run once before anything else: a definitions file is loaded before the
-    // first doc is judged by it.
-    for (const auto& task : m_step.periodic) {
-        run_periodic_task(task);
-    }
+    run_periodic_tasks_once();
     const Seq since = choose_start();
     start_threads();
     try {
@@ -78,6 +83,40 @@ void StepRunner::Impl::run(std::stop_token outside_stop)
     } catch (...) {
         remember_failure(std::current_exception());
     }
+    finish_run();
+}
+
+void StepRunner::Impl::run_periodic_tasks_once()
+{
+    // Periodic tasks run once before anything else: a definitions file is loaded before the
+    // first doc is judged by it.
+    for (const auto& task : m_step.periodic) {
+        run_periodic_task(task);
+    }
+}
+
+void StepRunner::Impl::run_on_shared_feed(std::stop_token outside_stop, bool view_catch_up)
+{
+    const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
+    m_catch_up_from_feed = !view_catch_up;
+    start_threads();
+    try {
+        if (view_catch_up) {
+            catch_up();
+        }
+        // The shared feed's thread hands this step its rows (take_row) until the stop.
+        std::mutex mutex;
+        std::condition_variable_any stopped;
+        std::unique_lock lock(mutex);
+        stopped.wait(lock, m_stop.get_token(), [] { return false; });
+    } catch (...) {
+        remember_failure(std::current_exception());
+    }
+    finish_run();
+}
+
+void StepRunner::Impl::finish_run()
+{
     finish_threads();
     save_checkpoint(true);
     log_info("stopped step " + m_step.name + ": " + std::to_string(m_counts.recorded.load()) +
@@ -103,10 +142,7 @@ Seq StepRunner::Impl::choose_start()
     case StartFrom::checkpoint:
         break;
     }
-    const auto saved = m_database.get(checkpoint_id(m_options.listener));
-    if (saved) {
-        m_checkpoint_rev = saved->value("_rev", "");
-    }
+    const auto saved = m_checkpoint->read();
     // The whole feed, from its start, shows each doc's latest revision once, which is the
     // catch-up, and then goes on as the live feed; the saved checkpoint is not needed as a
     // start. It is the only way when no view lists the docs a selector or predicate
@@ -118,20 +154,15 @@ Seq StepRunner::Impl::choose_start()
                  (m_selection.position() ? std::string("the embedded store")
                                          : "the step takes " + m_selection.description()) +
                  ")");
-        const auto updates = approximate_update_count(update_seq_of(m_database));
-        if (updates && *updates > 0) {
-            m_feed_catch_up_end = *updates;
-            m_feed_catch_up.emplace("catch-up " + m_step.name, *updates, "changes");
-        }
+        m_feed_catch_up.start("catch-up " + m_step.name, update_seq_of(m_database));
         return Seq();
     }
     // Taken before the catch-up, so that a change made during it is seen by the feed.
     const Seq before_catch_up = update_seq_of(m_database);
-    if (saved && saved->contains("seq")) {
-        const Seq seq = Seq::from_json((*saved)["seq"]);
+    if (saved) {
         m_resumed = true;
-        log_info("resuming from checkpoint seq " + seq.json());
-        return seq;
+        log_info("resuming from checkpoint seq " + saved->json());
+        return *saved;
     }
     log_info("no checkpoint yet: following from seq " + before_catch_up.json() +
              " after the catch-up");
@@ -200,6 +231,11 @@ void StepRunner::Impl::remember_failure(std::exception_ptr failure)
 
 StepRunner::StepRunner(Database& database, Step step, RunnerOptions options)
     : m_impl(std::make_unique<Impl>(database, std::move(step), std::move(options)))
+{}
+
+StepRunner::StepRunner(Database& database, Step step, RunnerOptions options,
+                       std::shared_ptr<FeedCheckpoint> feed)
+    : m_impl(std::make_unique<Impl>(database, std::move(step), std::move(options), std::move(feed)))
 {}
 
 StepRunner::~StepRunner() = default;

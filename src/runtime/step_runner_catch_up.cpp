@@ -89,20 +89,6 @@ std::uint64_t StepRunner::Impl::waiting_count(const ViewQuery& range)
     return 0;
 }
 
-// A catch-up from the feed: progress over the feed's rows until its end at start-up.
-void StepRunner::Impl::advance_feed_catch_up(const Seq& seq, std::uint64_t rows)
-{
-    if (!m_feed_catch_up) {
-        return;
-    }
-    m_feed_catch_up->advance(rows);
-    const auto at = approximate_update_count(seq);
-    if (at && *at >= m_feed_catch_up_end) {
-        m_feed_catch_up->finish();
-        m_feed_catch_up.reset();
-    }
-}
-
 ViewResult StepRunner::Impl::query_view(const ViewQuery& query)
 {
     try {

@@ -8,71 +8,38 @@ namespace edw {
 
 void StepRunner::Impl::follow(const Seq& since)
 {
-    FollowOptions options;
-    options.since = since;
     // A server sends only the docs at this step. A store in this process has no network
     // to spare, and its filter would run in JavaScript on every row: the runner's own
     // check (may_be_waiting_at, then is_waiting_at) does the same work far faster.
-    const FeedChoice choice = choose_feed();
-    switch (choice.filter) {
-    case FeedFilter::design:
-        options.filter = m_options.design + "/" + m_options.filter;
-        options.filter_parameters = {{"last", m_selection.position()->filter_value()}};
-        break;
-    case FeedFilter::selector:
-        options.selector = waiting_selector(*m_selection.position());
-        break;
-    case FeedFilter::automatic:
-    case FeedFilter::all:
-        break;
+    FeedChoice choice;
+    if (!m_database.is_local() && m_selection.position()) {
+        choice = choose_feed(m_options.feed_filter, server_welcome(), std::string());
     }
-    options.include_docs = true;
-    options.feed = choice.kind;
-    // A longpoll answer ends with a last_seq even when the filter let no row through, which
-    // keeps the checkpoint up with the feed (a restart then does not re-read long stretches).
-    // A continuous feed has none until it ends, so after a heartbeat's time without a row
-    // the follower asks once with a normal request.
-    options.refresh_after =
-        std::max<std::chrono::milliseconds>(m_options.heartbeat, std::chrono::seconds(1));
-    options.limit = std::max<std::uint64_t>(m_options.batch_size * 5, 1000);
-    options.heartbeat = m_options.heartbeat;
+    FollowOptions options = base_follow_options(m_options, since, choice.kind);
+    if (m_selection.position()) {
+        set_feed_filter(options, choice.filter, {*m_selection.position()}, m_options);
+    }
     ChangesFollower follower(m_database, options);
     follower.follow(m_stop.get_token(), *this);
 }
 
-// Which filter the feed goes through (`automatic`: from what the server says it is) and
-// which kind of feed: continuous on CouchDB 2+ unless the filter is JavaScript (a pipeline
-// moved about 10 % more docs so than with longpolls, while 1,000 EDELWEISS docs through the
-// design filter took 6.1-6.5 s against 4.7-5.1 s: BENCHMARKS.md); longpoll elsewhere.
-StepRunner::Impl::FeedChoice StepRunner::Impl::choose_feed()
+nlohmann::json StepRunner::Impl::server_welcome()
 {
-    if (m_database.is_local() || !m_selection.position()) {
-        return {FeedFilter::all, Feed::longpoll};
-    }
-    const auto welcome =
-        patiently("reading what the server is", [&] { return m_database.server_welcome(); });
-    const FeedFilter for_server = choose_feed_filter(welcome);
-    const FeedFilter chosen =
-        m_options.feed_filter == FeedFilter::automatic ? for_server : m_options.feed_filter;
-    const Feed kind = for_server == FeedFilter::selector && chosen != FeedFilter::design
-                          ? Feed::continuous
-                          : Feed::longpoll;
-    log_info("feed filter: " + std::string(feed_filter_name(chosen)) +
-             (m_options.feed_filter == FeedFilter::automatic ? " (the server is "
-                                                             : " (as asked; the server is ") +
-             describe_server(welcome) + "), " +
-             (kind == Feed::continuous ? "continuous feed" : "longpoll feed"));
-    return {chosen, kind};
+    return patiently("reading what the server is", [&] { return m_database.server_welcome(); });
 }
 
 void StepRunner::Impl::on_change(Change&& change)
+{
+    m_feed_catch_up.advance(change.seq, 1);
+    take_row(change, m_tracker.start(change.seq));
+}
+
+void StepRunner::Impl::take_row(const Change& change, CheckpointTracker::Ticket ticket)
 {
     ++m_counts.feed_rows;
     if (m_step.dependencies) {
         recheck_dependents(change.id);
     }
-    advance_feed_catch_up(change.seq, 1);
-    const auto ticket = m_tracker.start(change.seq);
     if (m_stop.stop_requested()) {
         // Asked to stop: the rows still coming (a whole catch-up of the embedded store's feed
         // arrives in one read) are left for the next start. The ticket stays open, so the
@@ -120,7 +87,7 @@ void StepRunner::Impl::on_feed_end(const Seq& last_seq)
     // restart does not read the same stretch of feed again.
     m_tracker.pass(last_seq);
     save_checkpoint(false);
-    advance_feed_catch_up(last_seq, 0);
+    m_feed_catch_up.advance(last_seq, 0);
 }
 
 // Returns whether the doc was taken in hand (queued, or set aside for its retry time).

@@ -5,7 +5,12 @@
 //   step_runner_dispatch.cpp  the feed, which docs run now, dependencies, retry times
 //   step_runner_workers.cpp   the worker pool, claims, callbacks past --step-timeout
 //   step_runner_writer.cpp    batched writes, 409s, the checkpoint
+// A runner follows its own feed (run), or is handed the rows of one that a SharedFeed follows
+// for several steps (run_on_shared_feed); either way the feed's position is a FeedCheckpoint.
 #pragma once
+
+#include "feed_checkpoint.hpp"
+#include "feed_choice.hpp"
 
 #include <edw/feed/changes_follower.hpp>
 #include <edw/runtime/checkpoint_tracker.hpp>
@@ -23,6 +28,7 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -35,8 +41,25 @@ namespace edw {
 
 class StepRunner::Impl : private FollowHandler {
 public:
-    Impl(Database& database, Step step, RunnerOptions options);
+    /// `feed`: the position of a feed shared with other steps; null: a feed of its own.
+    Impl(Database& database, Step step, RunnerOptions options,
+         std::shared_ptr<FeedCheckpoint> feed = nullptr);
+    /// Follows a feed of its own until stopped.
     void run(std::stop_token outside_stop);
+
+    // On a SharedFeed (shared_feed.cpp) -------------------------------------------------------
+    /// Runs the step's periodic tasks once, before the feed starts.
+    void run_periodic_tasks_once();
+    /// Starts the workers, catches up from the view when `view_catch_up` (else the shared feed,
+    /// read from its start, is the catch-up), then takes rows from take_row until stopped.
+    void run_on_shared_feed(std::stop_token outside_stop, bool view_catch_up);
+    /// One row of the shared feed, whose ticket this step finishes once (or leaves open).
+    void take_row(const Change& change, CheckpointTracker::Ticket ticket);
+    [[nodiscard]] const Step& step() const noexcept { return m_step; }
+    [[nodiscard]] const StepSelection& selection() const noexcept { return m_selection; }
+    [[nodiscard]] const RunnerOptions& options() const noexcept { return m_options; }
+    /// The server's `GET /`, asked again while it cannot be reached.
+    nlohmann::json server_welcome();
 
     RunnerCounts m_counts;
 
@@ -71,11 +94,6 @@ private:
         bool read_stale = false; ///< A page was read without bringing the index up to date.
     };
 
-    struct FeedChoice {
-        FeedFilter filter;
-        Feed kind;
-    };
-
     // A callback in progress, watched for --step-timeout.
     struct Running {
         std::string id;
@@ -92,19 +110,19 @@ private:
     Seq choose_start();
     void start_threads();
     void finish_threads();
+    /// Stops the threads, saves the checkpoint, logs the counts, rethrows a failure.
+    void finish_run();
     void remember_failure(std::exception_ptr failure);
 
     // Catch-up (step_runner_catch_up.cpp) -------------------------------------------------------
     void catch_up();
     CatchUpPass catch_up_pass(ViewQuery query, bool stale_after_first, Progress& progress);
     std::uint64_t waiting_count(const ViewQuery& range);
-    void advance_feed_catch_up(const Seq& seq, std::uint64_t rows);
     ViewResult query_view(const ViewQuery& query);
     std::optional<nlohmann::json> look_up_waiting(const std::string& id);
 
     // The feed and dispatch (step_runner_dispatch.cpp) ------------------------------------------
     void follow(const Seq& since);
-    FeedChoice choose_feed();
     void on_change(Change&& change) override;
     void on_feed_end(const Seq& last_seq) override;
     bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket);
@@ -132,7 +150,7 @@ private:
     std::vector<BulkResult> bulk_save_patiently(const std::vector<nlohmann::json>& docs);
     void after_failure_recorded(const std::string& id, const nlohmann::json& doc);
     void resolve_conflict(const Outcome& outcome);
-    void save_checkpoint(bool now);
+    void save_checkpoint(bool now) { m_checkpoint->save(now); }
 
     // Runs `call` until it works: the server may be down for a while (a restart, a network
     // cut), which the listener waits out. Errors that waiting cannot mend are thrown, and so is
@@ -180,22 +198,19 @@ private:
     std::mutex m_running_mutex;
     std::map<std::size_t, Running> m_running;
     std::size_t m_next_run = 0;
-    CheckpointTracker m_tracker;
+    std::shared_ptr<FeedCheckpoint> m_checkpoint;
+    CheckpointTracker& m_tracker; ///< m_checkpoint's
     std::mutex m_in_flight_mutex;
     std::set<std::string> m_in_flight;
     std::unordered_map<std::string, std::string> m_replaced;
     std::deque<std::string> m_replaced_order;
-    std::mutex m_checkpoint_mutex;
-    std::string m_checkpoint_rev;
     bool m_resumed = false; ///< Started from a saved checkpoint.
     std::mutex m_dependents_mutex;
     /// Docs waiting on another doc, by that doc's id.
     std::map<std::string, std::set<std::string>> m_dependents;
     std::jthread m_periodic;
-    bool m_catch_up_from_feed = false; ///< The embedded store: the feed from 0 is the catch-up.
-    std::optional<Progress> m_feed_catch_up; ///< Until the feed reaches m_feed_catch_up_end.
-    std::uint64_t m_feed_catch_up_end = 0;
-    Clock::time_point m_last_checkpoint{};
+    bool m_catch_up_from_feed = false;   ///< The embedded store: the feed from 0 is the catch-up.
+    FeedCatchUpProgress m_feed_catch_up; ///< When the feed from its start is the catch-up.
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
     std::optional<LeaseKeeper> m_leases;    ///< With RunnerOptions::lease.

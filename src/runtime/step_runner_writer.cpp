@@ -190,40 +190,4 @@ void StepRunner::Impl::resolve_conflict(const Outcome& outcome)
               ": still conflicting after 10 tries");
 }
 
-void StepRunner::Impl::save_checkpoint(bool now)
-{
-    const std::lock_guard lock(m_checkpoint_mutex);
-    if (!now && Clock::now() - m_last_checkpoint < m_options.checkpoint_interval) {
-        return;
-    }
-    const auto seq = m_tracker.take_new_checkpoint();
-    if (!seq) {
-        return;
-    }
-    m_last_checkpoint = Clock::now();
-    try {
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            nlohmann::json doc = {{"_id", checkpoint_id(m_options.listener)},
-                                  {"seq", seq->to_json()},
-                                  {"step", m_step.name},
-                                  {"updated", utc_now_iso8601()}};
-            if (!m_checkpoint_rev.empty()) {
-                doc["_rev"] = m_checkpoint_rev;
-            }
-            const auto saved = m_database.save(doc);
-            if (!saved.is_conflict()) {
-                m_checkpoint_rev = saved.rev;
-                return;
-            }
-            // Another process (an older run, or a tool) wrote it: take its rev and win.
-            const auto current = m_database.get(checkpoint_id(m_options.listener));
-            m_checkpoint_rev = current ? current->value("_rev", "") : "";
-        }
-        log_warning("cannot save checkpoint: it keeps changing under us");
-    } catch (const Error& error) {
-        // Not fatal: an older checkpoint only means some changes are looked at again.
-        log_warning(std::string("cannot save checkpoint: ") + error.what());
-    }
-}
-
 } // namespace edw

@@ -1,4 +1,4 @@
-// StepGroup: threads for the runners, and the first error brought back to the caller.
+// StepGroup: a shared feed per database, a thread for each, and the first error brought back.
 #include <edw/util/log.hpp>
 #include <edw/util/stop_signals.hpp>
 #include <edw/workflow/step_group.hpp>
@@ -11,22 +11,36 @@ namespace edw {
 
 void StepGroup::add(Database& database, Step step, RunnerOptions options)
 {
-    m_runners.push_back(
-        std::make_unique<StepRunner>(database, std::move(step), std::move(options)));
+    SharedFeed* feed = nullptr;
+    for (auto& candidate : m_feeds) {
+        if (&candidate->database() == &database) {
+            feed = candidate.get();
+        }
+    }
+    if (feed == nullptr) {
+        m_feeds.push_back(std::make_unique<SharedFeed>(database, m_name));
+        feed = m_feeds.back().get();
+    }
+    feed->add(std::move(step), std::move(options));
+    m_steps.emplace_back(feed, feed->size() - 1);
 }
 
 void StepGroup::run(std::stop_token stop)
 {
+    if (m_feeds.size() == 1) {
+        m_feeds.front()->run(std::move(stop));
+        return;
+    }
     std::stop_source all;
     const std::stop_callback forward(stop, [&all] { all.request_stop(); });
     std::mutex mutex;
     std::exception_ptr first_error;
     {
         std::vector<std::jthread> threads;
-        for (auto& runner : m_runners) {
-            threads.emplace_back([&, runner = runner.get()] {
+        for (auto& feed : m_feeds) {
+            threads.emplace_back([&, feed = feed.get()] {
                 try {
-                    runner->run(all.get_token());
+                    feed->run(all.get_token());
                 } catch (...) {
                     {
                         const std::lock_guard lock(mutex);

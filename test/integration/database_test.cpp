@@ -1,9 +1,12 @@
 #include "test_server.hpp"
 
 #include <edw/app/open_database.hpp>
+#include <edw/feed/feed_filter.hpp>
 #include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
+
+#include <set>
 
 TEST_SUITE_BEGIN("database");
 
@@ -95,6 +98,39 @@ TEST_CASE("a normal changes feed through the with_process filter passes only doc
         CHECK(end.has_value());
         REQUIRE(rows.ids.size() == 1);
         CHECK(rows.ids[0] == expected);
+    }
+}
+
+TEST_CASE("the at_any_step filter passes the docs waiting at any of the steps named")
+{
+    auto db = fresh_database("edw-it-filter-any");
+    push_process_design(*db);
+    auto moved = new_metadata_doc("ma22a000_001");
+    moved["process"] = {{{"name", "move_to_sps"}}};
+    auto done = new_metadata_doc("ma22a000_002");
+    done["process"] = {{{"name", "move_to_sps"}}, {{"name", "signal_processing"}}};
+    auto unnamed = new_metadata_doc("ma22a000_003");
+    unnamed["process"] = {{{"date", "2026-12-07"}}};
+    db->bulk_save({new_metadata_doc("ma22a000_000"), moved, done, unnamed});
+    struct Rows final : edw::ChangesHandler {
+        std::set<std::string> ids;
+        void on_change(edw::Change&& change) override { ids.insert(change.id); }
+    };
+    const std::vector<std::pair<std::vector<edw::StepPosition>, std::set<std::string>>> cases = {
+        {{edw::StepPosition::new_document(), edw::StepPosition::after("move_to_sps")},
+         {"ma22a000_000", "ma22a000_001"}},
+        {{edw::StepPosition::after("move_to_sps"), edw::StepPosition::after("signal_processing")},
+         {"ma22a000_001", "ma22a000_002"}},
+        {{edw::StepPosition::after("other")}, {}},
+    };
+    for (const auto& [positions, expected] : cases) {
+        edw::ChangesQuery query;
+        query.filter = "process/" + std::string(edw::any_step_filter);
+        query.filter_parameters = {{"steps", edw::any_step_filter_parameter(positions)}};
+        query.include_docs = true;
+        Rows rows;
+        CHECK(db->changes(query, rows).has_value());
+        CHECK(rows.ids == expected);
     }
 }
 

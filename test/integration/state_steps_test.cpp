@@ -372,11 +372,18 @@ TEST_CASE("a step group stops all its runners when one ends with an error, and r
     waits.run = [](const nlohmann::json&) { return nlohmann::json::object(); };
     waits.record = edw::record_field_update("waits", "history", "test");
     group.add(*db, waits, options_for("waits"));
-    // A position step needs the pipeline's design doc, which this database lacks.
-    edw::Step needs_view;
-    needs_view.name = "move_to_sps";
-    needs_view.run = [](const nlohmann::json&) { return nlohmann::json::object(); };
-    group.add(*db, needs_view, options_for("needs-view"));
+    // Position steps on a server catch up from the pipeline's view, which this other database
+    // lacks: their shared feed fails, and the step on the first database stops too.
+    auto without_view = backends[0].make("edw-it-step-group-no-view");
+    for (const std::string name : {"move_to_sps", "signal_processing"}) {
+        edw::Step needs_view;
+        needs_view.name = name;
+        if (name != "move_to_sps") {
+            needs_view.follows = edw::StepPosition::after("move_to_sps");
+        }
+        needs_view.run = [](const nlohmann::json&) { return nlohmann::json::object(); };
+        group.add(*without_view, needs_view, options_for("needs-view-" + name));
+    }
     std::stop_source never;
     const auto started = std::chrono::steady_clock::now();
     CHECK_THROWS_AS(group.run(never.get_token()), edw::Error);

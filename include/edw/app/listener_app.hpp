@@ -18,8 +18,9 @@ struct ListenerSpec {
     std::string summary; ///< One line for --help.
     /// Builds the step once options are parsed, so that steps may take options of their own.
     std::function<Step()> make_step{};
-    /// Or several steps run by one process, each with its own runner, thread and checkpoint
-    /// (`_local/edw-checkpoint-<name>.<step>`), under one lock and one set of options.
+    /// Or several steps run by one process on one changes feed (a SharedFeed, checkpoint
+    /// `_local/edw-checkpoint-<name>`), each with its own runner and threads, under one lock and
+    /// one set of options.
     std::function<std::vector<Step>()> make_steps{};
     /// Adds the step's own options to the command line, before it is parsed; may be empty.
     std::function<void(CLI::App&)> add_options{};

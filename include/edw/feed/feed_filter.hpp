@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edw {
 
@@ -36,5 +37,15 @@ std::string describe_server(const nlohmann::json& welcome);
 /// names the last index for each array length up to a bound, and past it passes every doc with
 /// an entry of that name: a few extra docs, which the runner's own rule then leaves.
 nlohmann::json waiting_selector(const StepPosition& position);
+
+/// A selector that passes the docs waiting at any of `positions` (one feed for several steps):
+/// one alternative per array length, naming every step at once.
+nlohmann::json waiting_selector(const std::vector<StepPosition>& positions);
+
+/// The design doc filter, and its `steps` parameter, that pass the docs waiting at any of
+/// `positions`: "at_any_step" with a JSON array of `lastproc` key prefixes ("0" for new docs).
+/// (For one position, "with_process" with `last` does the same.)
+inline constexpr std::string_view any_step_filter = "at_any_step";
+std::string any_step_filter_parameter(const std::vector<StepPosition>& positions);
 
 } // namespace edw

@@ -19,11 +19,13 @@ class CheckpointTracker {
 public:
     using Ticket = std::uint64_t;
 
-    /// Records that the change at `seq` was read from the feed; finish it with the ticket.
-    Ticket start(const Seq& seq);
+    /// Records that the change at `seq` was read from the feed; finish it with the ticket, once
+    /// by each of its `holders` (the steps that share one feed each finish it).
+    Ticket start(const Seq& seq, int holders = 1);
     /// Records a feed end (`last_seq`): nothing to handle, so it is finished at once.
     void pass(const Seq& seq);
-    /// Marks the change of `ticket` as handled (written, or found to need nothing).
+    /// Marks the change of `ticket` as handled (written, or found to need nothing) by one of
+    /// its holders; it is handled once all of them have finished it.
     void finish(Ticket ticket);
 
     /// The seq up to which everything is handled, if it moved since the last call.
@@ -39,7 +41,7 @@ public:
 private:
     struct Entry {
         Seq seq;
-        bool finished = false;
+        int unfinished_holders = 0;
         std::chrono::steady_clock::time_point read_at;
     };
     void advance();

@@ -19,6 +19,9 @@
 
 namespace edw {
 
+class FeedCheckpoint;
+class SharedFeed;
+
 /// Where a listener starts reading the feed.
 enum class StartFrom {
     checkpoint, ///< Catch up on every doc waiting at the step, then follow from the saved seq
@@ -101,6 +104,11 @@ public:
     static std::string checkpoint_id(const std::string& listener);
 
 private:
+    friend class SharedFeed;
+    /// A runner handed the rows of a feed that a SharedFeed follows for several steps.
+    StepRunner(Database& database, Step step, RunnerOptions options,
+               std::shared_ptr<FeedCheckpoint> feed);
+
     class Impl;
     std::unique_ptr<Impl> m_impl;
 };

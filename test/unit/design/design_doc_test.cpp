@@ -39,7 +39,8 @@ TEST_CASE("the process design doc is built from its folder")
     // _id, language, views, filters, edw_pipeline: no empty sections, no _rev
     CHECK(doc.size() == 5);
     CHECK(doc["views"].size() == 3);
-    CHECK(doc["filters"].size() == 1);
+    CHECK(doc["filters"].size() == 2);
+    CHECK(doc["filters"]["at_any_step"].get<std::string>().starts_with("function (doc, req) {"));
 }
 
 TEST_CASE("a trailing slash on the folder does not change the design doc's name")

@@ -126,3 +126,43 @@ TEST_CASE("the waiting selector passes every doc the lastproc view files at the 
     }
     CHECK(waiting > 500); // the draw did reach the interesting case
 }
+
+TEST_CASE("the selector of several steps passes exactly the docs waiting at any of them")
+{
+    const std::vector<std::string> names = {"move_to_sps", "signal_processing", "other"};
+    const std::vector<edw::StepPosition> positions = {edw::StepPosition::new_document(),
+                                                      edw::StepPosition::after("move_to_sps"),
+                                                      edw::StepPosition::after("other")};
+    const edw::Selector selector(edw::waiting_selector(positions));
+    std::mt19937 random(24);
+    int waiting = 0;
+    for (int round = 0; round < 5000; ++round) {
+        std::vector<std::string> steps(random() % 13);
+        for (auto& step : steps) {
+            step = names[random() % names.size()];
+        }
+        const auto doc = doc_with_steps(steps);
+        bool waits = false;
+        for (const auto& position : positions) {
+            waits = waits || edw::is_waiting_at(doc, position);
+        }
+        waiting += waits ? 1 : 0;
+        INFO("process " << doc["process"].dump());
+        if (waits) {
+            CHECK(selector.matches(doc));
+        } else if (steps.size() <= 8) {
+            CHECK_FALSE(selector.matches(doc));
+        }
+    }
+    CHECK(waiting > 1000);
+    // One step alone gives the selector it always had.
+    CHECK(edw::waiting_selector(std::vector<edw::StepPosition>{positions[1]}) ==
+          edw::waiting_selector(positions[1]));
+}
+
+TEST_CASE("the at_any_step filter is given the steps as a JSON array, 0 for new docs")
+{
+    CHECK(edw::any_step_filter_parameter(
+              {edw::StepPosition::new_document(), edw::StepPosition::after("move_to_sps")}) ==
+          R"(["0","move_to_sps"])");
+}

@@ -31,6 +31,23 @@ TEST_CASE("a feed end moves the checkpoint when nothing before it is open")
     CHECK(tracker.take_new_checkpoint() == edw::Seq(R"("11-b")"));
 }
 
+TEST_CASE("a change shared by several steps is handled once every step has finished it")
+{
+    edw::CheckpointTracker tracker;
+    const auto shared = tracker.start(edw::Seq(R"("1-a")"), 3);
+    const auto next = tracker.start(edw::Seq(R"("2-b")"), 3);
+    for (int step = 0; step < 3; ++step) {
+        tracker.finish(next);
+    }
+    tracker.finish(shared);
+    tracker.finish(shared);
+    CHECK_FALSE(tracker.take_new_checkpoint()); // one step still works on the first change
+    CHECK(tracker.unfinished() == 1);
+    tracker.finish(shared);
+    CHECK(tracker.take_new_checkpoint() == edw::Seq(R"("2-b")"));
+    CHECK(tracker.unfinished() == 0);
+}
+
 TEST_CASE("order comes from the feed, not from the seq text")
 {
     // Cluster seqs have no order a client may rely on: "9-..." may follow "10-...".
