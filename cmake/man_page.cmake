@@ -33,5 +33,5 @@ endforeach()
 string(APPEND page ".SH SETTINGS\nThe settings come from ./edw.ini or the file --config names, and from the EDW_* \
 environment variables, which win; see edw.ini.example in /usr/share/doc/edw or the source tree.\n")
 string(APPEND page ".SH SEE ALSO\n.BR edw (1),\n.BR listen_newfiles (1),\n.BR listen_analysis1 (1),\n\
-.BR listen_command (1)\n")
+.BR listen_pipeline (1),\n.BR listen_command (1)\n")
 file(WRITE "${OUTPUT}" "${page}")

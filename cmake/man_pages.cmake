@@ -19,6 +19,7 @@ edw_man_page(edw_cli edw "run scientific data-processing pipelines on a CouchDB 
     "db;db create;db info;db delete;design push;metadata make;status;doc get;doc put;doc all;failed;retry;serve;replicate;bench pipeline;bench replicate")
 edw_man_page(listen_newfiles listen_newfiles "the EDELWEISS move_to_sps step daemon" "")
 edw_man_page(listen_analysis1 listen_analysis1 "the EDELWEISS signal_processing step daemon" "")
+edw_man_page(listen_pipeline listen_pipeline "the EDELWEISS steps in one process, on one changes feed" "")
 edw_man_page(listen_command listen_command "a step daemon that runs a command, or long-running workers, as a step" "")
 get_property(edw_man_pages GLOBAL PROPERTY EDW_MAN_PAGES)
 add_custom_target(man_pages ALL DEPENDS ${edw_man_pages})

@@ -4,10 +4,10 @@
 
 prefix="$work/prefix"
 cmake --install "$EDW_BIN" --prefix "$prefix" >install.log 2>&1 || fail "cmake --install: $(cat install.log)"
-for program in edw edw-js listen_newfiles listen_analysis1 listen_command; do
+for program in edw edw-js listen_newfiles listen_analysis1 listen_pipeline listen_command; do
     [ -x "$prefix/bin/$program" ] && ok "installed bin/$program" || fail "no bin/$program"
 done
-for page in edw listen_newfiles listen_analysis1 listen_command; do
+for page in edw listen_newfiles listen_analysis1 listen_pipeline listen_command; do
     [ -s "$prefix/share/man/man1/$page.1" ] && ok "man page $page.1" || fail "no man page $page.1"
 done
 grep -q '^\.SH DESIGN PUSH' "$prefix/share/man/man1/edw.1" && ok "edw.1 has each subcommand's help" ||
@@ -19,7 +19,7 @@ grep -q '^\.SH DESIGN PUSH' "$prefix/share/man/man1/edw.1" && ok "edw.1 has each
 [ -f "$prefix/share/doc/edw/edw.ini.example" ] && ok "edw.ini.example installed" || fail "no edw.ini.example"
 
 # --version on every program.
-for program in edw listen_newfiles listen_analysis1 listen_command; do
+for program in edw listen_newfiles listen_analysis1 listen_pipeline listen_command; do
     expect_status 0 "$prefix/bin/$program" --version
     expect_output "0.1.0"
 done

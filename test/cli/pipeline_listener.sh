@@ -1,0 +1,62 @@
+# listen_pipeline: both EDELWEISS steps in one process on one feed. 200 docs, the process killed
+# with -9 half-way and restarted, then every doc has exactly [move_to_sps, signal_processing],
+# one checkpoint for the feed, and --steps refuses an unknown step.
+# Usage: pipeline_listener.sh [server|embedded]  (default server: the test server)
+. "$(dirname "$0")/lib.sh"
+listen_pipeline="$EDW_BIN/listeners/listen_pipeline"
+
+backend=${1:-server}
+db=edw-cli-pipeline
+if [ "$backend" = embedded ]; then
+    write_embedded_config $db
+else
+    write_config $db
+fi
+"$edw" db delete --yes >/dev/null 2>&1
+expect_status 0 "$edw" db create
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+
+expect_status 2 "$listen_pipeline" --steps move_to_sps,calibrate --lock-dir "$work"
+expect_output "calibrate"
+expect_status 0 "$listen_pipeline" --help
+expect_output "--steps"
+
+expect_status 0 "$edw" metadata make 100
+"$listen_pipeline" --jobs 4 --lock-dir "$work" --log-file pipeline.log &
+pipeline=$!
+sleep 1
+expect_status 75 "$listen_pipeline" --lock-dir "$work"
+"$edw" metadata make 100 >/dev/null
+sleep 0.5
+kill -9 $pipeline
+wait $pipeline 2>/dev/null
+"$listen_pipeline" --jobs 4 --lock-dir "$work" --log-file pipeline.log &
+pipeline=$!
+
+done_count() {
+    status_value s.positions.signal_processing
+}
+for _ in $(seq 1 240); do
+    [ "$(done_count)" = "200" ] && break
+    sleep 0.5
+done
+[ "$(done_count)" = "200" ] && ok "200 docs reached signal_processing" ||
+    fail "only $(done_count) docs reached signal_processing"
+kill -TERM $pipeline
+wait $pipeline && ok "listen_pipeline stopped cleanly on SIGTERM" || fail "listen_pipeline exited $?"
+grep -q "one feed for steps move_to_sps, signal_processing" pipeline.log &&
+    ok "one feed for both steps" || fail "the log does not show one feed: $(head -20 pipeline.log)"
+
+if [ "$backend" = embedded ]; then embedded_all_docs $db >docs.json; else all_docs $db >docs.json; fi
+verdict=$(node -e '
+    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
+        .filter((row) => !row.id.startsWith("_design/"));
+    const exact = rows.filter((row) =>
+        row.doc.process.map((entry) => entry.name).join(",") === "move_to_sps,signal_processing");
+    console.log(rows.length + " " + exact.length);')
+[ "$verdict" = "200 200" ] && ok "200 docs have exactly [move_to_sps, signal_processing]" ||
+    fail "docs, and docs with exactly both steps: $verdict"
+expect_status 0 "$edw" doc get _local/edw-checkpoint-listen_pipeline
+expect_output '"step": "move_to_sps,signal_processing"'
+grep -h "error" pipeline.log && fail "errors in the log" || ok "no errors logged"
+finish
