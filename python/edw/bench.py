@@ -31,8 +31,13 @@ def trivial(doc):
 
 
 def run_step(arguments):
-    step = Step(trivial, arguments.name, after=arguments.follows or None)
-    return _core.bench_listener(arguments.config, step, arguments.jobs, arguments.batch_size,
+    # One step, or several in a chain ("step3,step4") on one feed.
+    steps = []
+    after = arguments.follows or None
+    for name in arguments.name.split(","):
+        steps.append(Step(trivial, name, after=after))
+        after = name
+    return _core.bench_listener(arguments.config, steps, arguments.jobs, arguments.batch_size,
                                 arguments.feed_filter, arguments.log_level)
 
 

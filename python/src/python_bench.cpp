@@ -21,26 +21,31 @@ namespace py = pybind11;
 namespace edw::python {
 namespace {
 
-int bench_listener(const std::optional<std::string>& config, const py::handle& spec, int jobs,
+int bench_listener(const std::optional<std::string>& config, const py::handle& specs, int jobs,
                    std::size_t batch_size, const std::string& feed_filter,
                    const std::string& log_level)
 {
     const Settings settings = load_settings(config.value_or(""), process_environment());
-    const Step step = python_step(spec);
+    std::vector<Step> steps;
+    std::string names;
+    for (const auto& spec : specs) {
+        steps.push_back(python_step(spec));
+        names += (names.empty() ? "" : ",") + steps.back().name;
+    }
     LogSettings log_settings;
-    log_settings.program = "bench-python-" + step.name;
+    log_settings.program = "bench-python-" + names;
     log_settings.level = parse_log_level(log_level);
     configure_log(log_settings);
     const auto database = open_database(settings);
     RunnerOptions options;
-    options.listener = "bench-" + step.name;
+    options.listener = "bench-" + names;
     options.design = settings.design;
     options.view = settings.view;
     options.jobs = jobs;
     options.batch_size = batch_size;
     options.heartbeat = settings.heartbeat;
     options.feed_filter = parse_feed_filter(feed_filter);
-    return run_bench_listener(*database, step, options, [](const std::function<void()>& run) {
+    return run_bench_listener(*database, steps, options, [](const std::function<void()>& run) {
         const py::gil_scoped_release release;
         run();
     });
@@ -70,9 +75,10 @@ double time_step(const Step& step, const nlohmann::json& doc, long count, int th
 
 void bind_bench(py::module_& module)
 {
-    module.def("bench_listener", &bench_listener, py::arg("config"), py::arg("step"),
+    module.def("bench_listener", &bench_listener, py::arg("config"), py::arg("steps"),
                py::arg("jobs"), py::arg("batch_size"), py::arg("feed_filter"), py::arg("log_level"),
-               "One listener of edw bench pipeline's synthetic pipeline, with a Python step.");
+               "One listener of edw bench pipeline's synthetic pipeline: Python steps in a chain, "
+               "one feed.");
     module.def(
         "time_python_step",
         [](const py::handle& spec, const py::handle& doc, long count, int threads) {

@@ -1,6 +1,8 @@
 // BenchListener: the runner, a thread that reports its count, and one that waits for EOF.
 #include "edw/app/bench_listener.hpp"
 
+#include <edw/workflow/step_group.hpp>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -10,10 +12,20 @@
 
 namespace edw {
 
-int run_bench_listener(Database& database, const Step& step, const RunnerOptions& options,
+int run_bench_listener(Database& database, const std::vector<Step>& steps,
+                       const RunnerOptions& options,
                        const std::function<void(const std::function<void()>&)>& around_run)
 {
-    StepRunner runner(database, step, options);
+    StepGroup group(options.listener);
+    for (const auto& step : steps) {
+        RunnerOptions options_of_step = options;
+        if (steps.size() > 1) {
+            options_of_step.listener += "." + step.name;
+        }
+        group.add(database, step, options_of_step);
+    }
+    const StepRunner& runner = group.runner(steps.size() - 1);
+    const StepRunner& first = group.runner(0);
     std::stop_source stop;
     // The end of standard input (the bench closed it, or ended) stops the listener. Detached:
     // it may still be blocked in read() when the runner fails on its own.
@@ -38,7 +50,7 @@ int run_bench_listener(Database& database, const Step& step, const RunnerOptions
     });
     std::printf("ready\n");
     std::fflush(stdout);
-    const std::function<void()> run = [&runner, &stop] { runner.run(stop.get_token()); };
+    const std::function<void()> run = [&group, &stop] { group.run(stop.get_token()); };
     if (around_run) {
         around_run(run);
     } else {
@@ -46,9 +58,10 @@ int run_bench_listener(Database& database, const Step& step, const RunnerOptions
     }
     reporter.request_stop();
     reporter.join();
-    // Every row read, at this step or not: what following the whole feed costs the database.
+    // Every row read, at its steps or not: what following the feed costs the database. Steps
+    // on one feed each see every row of it.
     std::printf("recorded %ld\nfeed_rows %ld\n", runner.counts().recorded.load(),
-                runner.counts().feed_rows.load());
+                first.counts().feed_rows.load());
     std::fflush(stdout);
     return 0;
 }

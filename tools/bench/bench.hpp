@@ -22,6 +22,8 @@ struct PipelineBenchOptions {
     std::uint64_t docs = 10000;
     int steps = 2; ///< 2: the EDELWEISS steps move_to_sps and signal_processing.
     int jobs = 1;  ///< Callbacks at once in each listener (--jobs, as listeners take it).
+    /// Listener processes the steps are spread over, in order (one feed each); 0: one per step.
+    int processes = 0;
     std::size_t batch_size = 200; ///< Most docs a listener writes at once (--batch-size).
     std::string backend;          ///< "embedded" or "server"; empty: the one the settings name.
     bool backlog = false;         ///< Create the docs first, then start the listeners.
@@ -63,16 +65,17 @@ int bench_replicate(const GlobalOptions& global, const ReplicateBenchOptions& op
 int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& options);
 
 struct BenchStepOptions {
-    std::string name;
-    std::string follows; ///< The step before; empty for new docs.
+    std::string name;    ///< The step, or several in a chain: "step3,step4,step5".
+    std::string follows; ///< The step before the first; empty for new docs.
     int jobs = 1;
     std::size_t batch_size = 200;
     std::string feed_filter = "auto";
     std::string log_level = "info";
 };
 
-/// `edw bench step` (hidden): one listener of the synthetic pipeline, run by `bench pipeline`.
-/// Prints "ready", then "recorded <count>" whenever the count changes, and "feed_rows <count>"
+/// `edw bench step` (hidden): one listener of the synthetic pipeline, run by `bench pipeline`,
+/// with one step or several on one feed. Prints "ready", then "recorded <count>" (of its last
+/// step) whenever the count changes, and "feed_rows <count>"
 /// when it stops, which it does at the end of its standard input, so that it never outlives the
 /// bench.
 int bench_step(const GlobalOptions& global, const BenchStepOptions& options);

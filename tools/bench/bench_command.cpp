@@ -44,6 +44,12 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
                      "Steps; 2 are the EDELWEISS move_to_sps and signal_processing")
         ->check(CLI::Range(1, 20))
         ->capture_default_str();
+    pipeline
+        ->add_option("--processes", options->processes,
+                     "Listener processes the steps are spread over, in order, each following the "
+                     "feed once for its steps (1: all steps in one process; default: one per "
+                     "step)")
+        ->check(CLI::Range(1, 20));
     pipeline->add_option("--jobs", options->jobs, "Callbacks at once in each listener")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
@@ -134,8 +140,9 @@ void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
     step->group("");
     step->fallthrough();
     auto options = std::make_shared<BenchStepOptions>();
-    step->add_option("--name", options->name, "The step's name")->required();
-    step->add_option("--follows", options->follows, "The step before (none: new docs)");
+    step->add_option("--name", options->name, "The step's name, or several in a chain: a,b,c")
+        ->required();
+    step->add_option("--follows", options->follows, "The step before the first (none: new docs)");
     step->add_option("--jobs", options->jobs, "Callbacks at once")->check(CLI::Range(1, 256));
     step->add_option("--batch-size", options->batch_size, "Most docs written in one request")
         ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)));

@@ -1,5 +1,7 @@
 // edw bench pipeline: the synthetic pipeline against the null pipeline, on a fresh database.
 #include "bench.hpp"
+#include "listener_process.hpp"
+#include "process_cpu.hpp"
 #include "shipped_files.hpp"
 
 #include <edw/app/open_database.hpp>
@@ -13,24 +15,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -216,165 +213,6 @@ NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& op
     return figures;
 }
 
-// One listener process of the synthetic pipeline, and the count it reports.
-class Listener {
-public:
-    Listener(const std::vector<std::string>& argv, const std::vector<std::string>& environment,
-             const fs::path& log)
-        : m_log(log)
-    {
-        int input[2];
-        int output[2];
-        if (::pipe2(input, O_CLOEXEC) != 0 || ::pipe2(output, O_CLOEXEC) != 0) {
-            throw StoreError(std::string("cannot make a pipe: ") + std::strerror(errno));
-        }
-        const int errors = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (errors < 0) {
-            throw StoreError("cannot write " + log.string() + ": " + std::strerror(errno));
-        }
-        const int failed = spawn_child(m_pid, argv, input[0], output[1], errors, environment);
-        ::close(input[0]);
-        ::close(output[1]);
-        ::close(errors);
-        if (failed != 0) {
-            ::close(input[1]);
-            ::close(output[0]);
-            throw StoreError("cannot start " + argv[0] + ": " + std::strerror(failed));
-        }
-        m_input = input[1];
-        m_reader = std::thread([this, fd = output[0]] { read_reports(fd); });
-    }
-
-    ~Listener() { stop(); }
-
-    Listener(const Listener&) = delete;
-    Listener& operator=(const Listener&) = delete;
-
-    // Waits until the count reaches `count`; false when the listener ended first or reported
-    // nothing new for `silence`.
-    bool wait_for(long count, std::chrono::seconds silence)
-    {
-        std::unique_lock lock(m_mutex);
-        long seen = m_recorded;
-        for (;;) {
-            if (m_recorded >= count) {
-                return true;
-            }
-            if (m_ended) {
-                return false;
-            }
-            if (!m_changed.wait_for(lock, silence, [&] {
-                    return m_recorded != seen || m_ended || m_recorded >= count;
-                })) {
-                return false;
-            }
-            seen = m_recorded;
-        }
-    }
-
-    bool wait_ready(std::chrono::seconds limit)
-    {
-        std::unique_lock lock(m_mutex);
-        return m_changed.wait_for(lock, limit, [&] { return m_ready || m_ended; }) && m_ready;
-    }
-
-    long recorded()
-    {
-        const std::lock_guard lock(m_mutex);
-        return m_recorded;
-    }
-
-    /// The peak resident set (VmHWM) in MB, while it runs.
-    [[nodiscard]] double peak_rss_mb() const
-    {
-        std::ifstream status("/proc/" + std::to_string(m_pid) + "/status");
-        std::string line;
-        while (std::getline(status, line)) {
-            if (line.rfind("VmHWM:", 0) == 0) {
-                return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-            }
-        }
-        return 0;
-    }
-
-    /// Closes its standard input, which stops it, and returns its exit status once it has ended
-    /// and all it printed is read.
-    int stop()
-    {
-        if (m_input >= 0) {
-            ::close(m_input);
-            m_input = -1;
-        }
-        if (m_pid > 0) {
-            int status = 0;
-            while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            m_pid = -1;
-            m_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        if (m_reader.joinable()) {
-            m_reader.join();
-        }
-        return m_status;
-    }
-
-    /// The feed rows it read, known once it has stopped; -1 when it did not say.
-    long feed_rows()
-    {
-        const std::lock_guard lock(m_mutex);
-        return m_feed_rows;
-    }
-
-    [[nodiscard]] const fs::path& log() const { return m_log; }
-
-private:
-    void read_reports(int fd)
-    {
-        std::string buffer;
-        char chunk[4096];
-        for (;;) {
-            const ssize_t got = ::read(fd, chunk, sizeof chunk);
-            if (got < 0 && errno == EINTR) {
-                continue;
-            }
-            if (got <= 0) {
-                break;
-            }
-            buffer.append(chunk, static_cast<std::size_t>(got));
-            std::size_t end = 0;
-            while ((end = buffer.find('\n')) != std::string::npos) {
-                const std::string line = buffer.substr(0, end);
-                buffer.erase(0, end + 1);
-                const std::lock_guard lock(m_mutex);
-                if (line == "ready") {
-                    m_ready = true;
-                } else if (line.rfind("recorded ", 0) == 0) {
-                    m_recorded = std::strtol(line.c_str() + 9, nullptr, 10);
-                } else if (line.rfind("feed_rows ", 0) == 0) {
-                    m_feed_rows = std::strtol(line.c_str() + 10, nullptr, 10);
-                }
-                m_changed.notify_all();
-            }
-        }
-        ::close(fd);
-        const std::lock_guard lock(m_mutex);
-        m_ended = true;
-        m_changed.notify_all();
-    }
-
-    fs::path m_log;
-    pid_t m_pid = -1;
-    int m_input = -1;
-    int m_status = 0;
-    std::thread m_reader;
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    bool m_ready = false;
-    bool m_ended = false;
-    long m_recorded = 0;
-    long m_feed_rows = -1;
-};
-
 std::string self_program()
 {
     std::error_code error;
@@ -405,7 +243,29 @@ std::vector<std::string> listener_command(const PipelineBenchOptions& options,
             "step"};
 }
 
-std::vector<std::unique_ptr<Listener>>
+// The steps each listener process runs: K steps over P processes, in order, as even as can be.
+std::vector<std::vector<std::string>> spread_steps(const std::vector<std::string>& steps,
+                                                   int processes)
+{
+    const std::size_t count =
+        processes <= 0 ? steps.size() : std::min(steps.size(), static_cast<std::size_t>(processes));
+    std::vector<std::vector<std::string>> shares(count);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        shares[i * count / steps.size()].push_back(steps[i]);
+    }
+    return shares;
+}
+
+std::string joined(const std::vector<std::string>& names, const std::string& separator)
+{
+    std::string out;
+    for (const auto& name : names) {
+        out += (out.empty() ? "" : separator) + name;
+    }
+    return out;
+}
+
+std::vector<std::unique_ptr<ListenerProcess>>
 start_listeners(const GlobalOptions& global, const Target& target, const Settings& settings,
                 const PipelineBenchOptions& options, const std::vector<std::string>& steps)
 {
@@ -416,22 +276,24 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
         environment.push_back("EDW_USERNAME=" + settings.username);
         environment.push_back("EDW_PASSWORD=" + settings.password);
     }
-    std::vector<std::unique_ptr<Listener>> listeners;
+    std::vector<std::unique_ptr<ListenerProcess>> listeners;
     const std::vector<std::string> command = listener_command(options, environment);
-    for (std::size_t i = 0; i < steps.size(); ++i) {
+    std::string before;
+    for (const auto& share : spread_steps(steps, options.processes)) {
         std::vector<std::string> argv = command;
         if (!global.config.empty()) {
             argv.insert(argv.end(), {"--config", global.config});
         }
         argv.insert(argv.end(),
-                    {"--name", steps[i], "--jobs", std::to_string(options.jobs), "--batch-size",
-                     std::to_string(options.batch_size), "--feed-filter", options.feed_filter,
-                     "--log-level", options.listener_log_level});
-        if (i > 0) {
-            argv.insert(argv.end(), {"--follows", steps[i - 1]});
+                    {"--name", joined(share, ","), "--jobs", std::to_string(options.jobs),
+                     "--batch-size", std::to_string(options.batch_size), "--feed-filter",
+                     options.feed_filter, "--log-level", options.listener_log_level});
+        if (!before.empty()) {
+            argv.insert(argv.end(), {"--follows", before});
         }
-        listeners.push_back(
-            std::make_unique<Listener>(argv, environment, target.dir / (steps[i] + ".log")));
+        before = share.back();
+        listeners.push_back(std::make_unique<ListenerProcess>(
+            argv, environment, target.dir / (joined(share, "+") + ".log")));
     }
     for (auto& listener : listeners) {
         if (!listener->wait_ready(std::chrono::seconds(60))) {
@@ -442,7 +304,7 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
 }
 
 // Waits for the last listener to record `count` docs, drawing progress.
-void wait_for_pipeline(Listener& last, std::uint64_t count)
+void wait_for_pipeline(ListenerProcess& last, std::uint64_t count)
 {
     Progress progress("pipeline", count, "docs");
     long shown = 0;
@@ -471,7 +333,7 @@ double percentile(std::vector<double> sorted, double q)
 
 // Single docs, one at a time on the idle pipeline: from just before the PUT to the last step's
 // write having returned.
-std::vector<double> measure_latency(Database& database, Listener& last, int count,
+std::vector<double> measure_latency(Database& database, ListenerProcess& last, int count,
                                     std::mt19937_64& rng)
 {
     std::vector<double> milliseconds;
@@ -526,26 +388,43 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
     const auto null_settings = target.settings("null");
     const auto null_database = open_database(null_settings);
     null_database->create();
+    // The server's CPU, when it runs on this machine: what bounds a pipeline on 2 cores.
+    const pid_t server = target.backend == "server"
+                             ? local_server_pid(target.base.server).value_or(0)
+                             : 0; // 0: not on this machine
+    const auto server_cpu = [server] {
+        return server > 0 ? process_tree_cpu_seconds(server) : 0.0;
+    };
+    const double null_cpu_start = server_cpu();
     const NullFigures null_figures = run_null_pipeline(*null_database, options, steps, rng);
+    const double null_server_cpu = server_cpu() - null_cpu_start;
 
     const auto settings = target.settings("pipeline");
     const auto database = open_database(settings);
     database->create();
     database->save(design);
-    std::vector<std::unique_ptr<Listener>> listeners;
+    std::vector<std::unique_ptr<ListenerProcess>> listeners;
     Clock::time_point start;
+    double pipeline_cpu_start = 0;
     if (options.backlog) {
         create_bench_docs(*database, options.docs, options.create_batch, rng, "backlog, create");
         start = Clock::now();
+        pipeline_cpu_start = server_cpu();
         listeners = start_listeners(global, target, settings, options, steps);
     } else {
         listeners = start_listeners(global, target, settings, options, steps);
         std::this_thread::sleep_for(std::chrono::milliseconds(500)); // feeds connected
         start = Clock::now();
+        pipeline_cpu_start = server_cpu();
         create_bench_docs(*database, options.docs, options.create_batch, rng, "create");
     }
     wait_for_pipeline(*listeners.back(), options.docs);
     const double seconds = seconds_since(start);
+    const double pipeline_server_cpu = server_cpu() - pipeline_cpu_start;
+    nlohmann::json listener_cpu = nlohmann::json::array();
+    for (auto& listener : listeners) {
+        listener_cpu.push_back(round_to(listener->cpu_seconds(), 2));
+    }
     const auto latency = measure_latency(*database, *listeners.back(), options.trickle, rng);
 
     nlohmann::json rss = nlohmann::json::array();
@@ -571,6 +450,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         {"mode", options.backlog ? "backlog" : "live"},
         {"docs", options.docs},
         {"steps", options.steps},
+        {"processes", listeners.size()},
         {"step_language", options.python ? "python" : "c++"},
         {"jobs", options.jobs},
         {"batch_size", options.batch_size},
@@ -588,6 +468,12 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
           {"p99", round_to(percentile(latency, 0.99), 2)}}},
         {"listener_peak_rss_mb", rss},
         {"listener_feed_rows", feed_rows},
+        // CPU seconds from the first create to the last step (the bench's own creating
+        // included in neither); the server's only when it runs here (null otherwise).
+        {"cpu_s",
+         {{"server_null", server > 0 ? nlohmann::json(round_to(null_server_cpu, 2)) : nullptr},
+          {"server", server > 0 ? nlohmann::json(round_to(pipeline_server_cpu, 2)) : nullptr},
+          {"listeners", listener_cpu}}},
     };
     std::cout << figures.dump() << "\n";
     std::cout.flush();

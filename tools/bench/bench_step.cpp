@@ -7,21 +7,43 @@
 #include <edw/util/log.hpp>
 
 namespace edw::tools {
+namespace {
+
+std::vector<std::string> split_names(const std::string& names)
+{
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = names.find(',', start)) != std::string::npos;
+         start = comma + 1) {
+        out.push_back(names.substr(start, comma - start));
+    }
+    out.push_back(names.substr(start));
+    return out;
+}
+
+} // namespace
 
 int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
 {
     const Settings settings = load_tool_settings(global);
     LogSettings log_settings;
     log_settings.program = "bench-" + options.name;
+    // Several steps in one process: one feed, one checkpoint (bench-<names>).
     log_settings.level = parse_log_level(options.log_level);
     configure_log(log_settings);
     const auto database = open_database(settings);
-    Step step;
-    step.name = options.name;
-    step.follows = options.follows.empty() ? StepPosition::new_document()
-                                           : StepPosition::after(options.follows);
-    // Trivial work, so that what is measured is edw and the database.
-    step.run = [](const nlohmann::json&) { return nlohmann::json{{"bench", true}}; };
+    std::vector<Step> steps;
+    std::string follows = options.follows;
+    for (const auto& name : split_names(options.name)) {
+        Step step;
+        step.name = name;
+        step.follows =
+            follows.empty() ? StepPosition::new_document() : StepPosition::after(follows);
+        // Trivial work, so that what is measured is edw and the database.
+        step.run = [](const nlohmann::json&) { return nlohmann::json{{"bench", true}}; };
+        steps.push_back(std::move(step));
+        follows = name;
+    }
     RunnerOptions runner_options;
     runner_options.listener = "bench-" + options.name;
     runner_options.design = settings.design;
@@ -30,7 +52,7 @@ int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
     runner_options.batch_size = options.batch_size;
     runner_options.heartbeat = settings.heartbeat;
     runner_options.feed_filter = parse_feed_filter(options.feed_filter);
-    return run_bench_listener(*database, step, runner_options);
+    return run_bench_listener(*database, steps, runner_options);
 }
 
 } // namespace edw::tools
