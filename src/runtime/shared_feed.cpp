@@ -89,6 +89,16 @@ void SharedFeed::run(std::stop_token stop)
     const std::stop_callback forward(stop, [&all] { all.request_stop(); });
     for (auto& runner : m_runners) {
         runner->m_impl->run_periodic_tasks_once();
+        // A doc one step has written goes to the step it now waits at at once, not a feed
+        // round trip later: the latency of a pipeline in one process is its writes'.
+        runner->m_impl->on_written = [this,
+                                      self = runner->m_impl.get()](const nlohmann::json& doc) {
+            for (auto& other : m_runners) {
+                if (other->m_impl.get() != self) {
+                    other->m_impl->offer(doc);
+                }
+            }
+        };
     }
     const Start start = choose_start();
     std::mutex mutex;
@@ -172,6 +182,29 @@ SharedFeed::Start SharedFeed::choose_start()
     return start;
 }
 
+// The design doc's filter must be there before a feed asks for it: a server may answer a
+// missing one with an error (CouchDB: 404), or, as pouchdb-server does on a live feed, by going
+// down altogether. A design doc pushed by an older edw lacks at_any_step.
+void SharedFeed::check_design_filter(const std::string& design)
+{
+    const std::string id = "_design/" + design;
+    const auto doc = m_runners.front()->m_impl->server_design_doc(id);
+    const std::string filter(any_step_filter);
+    if (!doc) {
+        throw HttpError("the design doc " + id + " is not in " + m_database.describe() +
+                            " (edw design push uploads it)",
+                        404, "not_found", "missing");
+    }
+    const auto filters = doc->find("filters");
+    if (filters == doc->end() || !filters->is_object() || !filters->contains(filter)) {
+        throw HttpError("the design doc " + id + " in " + m_database.describe() +
+                            " has no filter " + filter +
+                            ", which one feed for several steps needs (pushed by an older edw? "
+                            "edw design push updates it)",
+                        404, "not_found", "missing filter");
+    }
+}
+
 void SharedFeed::follow(const Start& start, std::stop_token stop)
 {
     StepRunner::Impl& first = *m_runners.front()->m_impl;
@@ -193,6 +226,9 @@ void SharedFeed::follow(const Start& start, std::stop_token stop)
     FollowOptions options = base_follow_options(first.options(), start.since, choice.kind);
     if (every_position) {
         set_feed_filter(options, choice.filter, positions, first.options());
+    }
+    if (choice.filter == FeedFilter::design) {
+        check_design_filter(first.options().design);
     }
     log_info("one feed for steps " + names + ", checkpoint " +
              StepRunner::checkpoint_id(m_listener));

@@ -28,6 +28,11 @@ nlohmann::json StepRunner::Impl::server_welcome()
     return patiently("reading what the server is", [&] { return m_database.server_welcome(); });
 }
 
+std::optional<nlohmann::json> StepRunner::Impl::server_design_doc(const std::string& id)
+{
+    return patiently("reading " + id, [&] { return m_database.get(id); });
+}
+
 void StepRunner::Impl::on_change(Change&& change)
 {
     m_feed_catch_up.advance(change.seq, 1);
@@ -91,7 +96,8 @@ void StepRunner::Impl::on_feed_end(const Seq& last_seq)
 }
 
 // Returns whether the doc was taken in hand (queued, or set aside for its retry time).
-bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
+bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket,
+                                Room room)
 {
     const std::string id = doc_id(doc);
     const bool waiting = m_selection.selects(doc) && m_options.shard.owns(id);
@@ -131,11 +137,23 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
         set_aside(id, ticket); // a change to what it waits on brings it back
         return true;
     }
-    if (!m_work.push(Work{std::move(doc), ticket})) {
-        release(id, ticket, false); // shutting down: leave it for the next start
+    Work work{std::move(doc), ticket};
+    if (room == Room::only_if_free ? !m_work.try_push(work) : !m_work.push(std::move(work))) {
+        release(id, ticket, false); // shutting down (or full): the feed brings it again
         return false;
     }
     return true;
+}
+
+void StepRunner::Impl::offer(const nlohmann::json& doc)
+{
+    // Only a doc this step takes by its process position: a cheap check, no reads. A doc
+    // with dependencies or a selector waits for the feed.
+    if (!m_selection.position() || m_stop.stop_requested() ||
+        !is_waiting_at(doc, *m_selection.position())) {
+        return;
+    }
+    dispatch(doc, std::nullopt, Room::only_if_free);
 }
 
 // A waiting doc that is not to run now: the feed may pass it, something else brings it back.

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,11 +56,18 @@ public:
     void run_on_shared_feed(std::stop_token outside_stop, bool view_catch_up);
     /// One row of the shared feed, whose ticket this step finishes once (or leaves open).
     void take_row(const Change& change, CheckpointTracker::Ticket ticket);
+    /// A doc another step of the process has just written: taken at once if it now waits at
+    /// this step and the queue has room (the feed brings it anyway, and is then skipped).
+    void offer(const nlohmann::json& doc);
+    /// Called by the writer with each doc it wrote a result on (with its new rev).
+    std::function<void(const nlohmann::json& doc)> on_written;
     [[nodiscard]] const Step& step() const noexcept { return m_step; }
     [[nodiscard]] const StepSelection& selection() const noexcept { return m_selection; }
     [[nodiscard]] const RunnerOptions& options() const noexcept { return m_options; }
     /// The server's `GET /`, asked again while it cannot be reached.
     nlohmann::json server_welcome();
+    /// A doc (a design doc) read patiently, as the server's welcome.
+    std::optional<nlohmann::json> server_design_doc(const std::string& id);
 
     RunnerCounts m_counts;
 
@@ -125,7 +133,11 @@ private:
     void follow(const Seq& since);
     void on_change(Change&& change) override;
     void on_feed_end(const Seq& last_seq) override;
-    bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket);
+    /// Whether dispatch may wait for room in the work queue (the feed's own docs), or gives
+    /// the doc up when the queue is full (a doc offered by another step).
+    enum class Room { wait, only_if_free };
+    bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket,
+                  Room room = Room::wait);
     void set_aside(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket);
     bool dependencies_ready(const nlohmann::json& doc);
     void note_dependent(const std::string& id, const std::vector<std::string>& dependencies);

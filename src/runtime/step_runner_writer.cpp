@@ -87,6 +87,11 @@ void StepRunner::Impl::write_batch(std::vector<Outcome>& batch)
             ++m_counts.recorded;
             remember_replaced(outcome.id, docs[i].value("_rev", ""));
             log_debug("recorded " + m_step.name + " on doc " + outcome.id);
+            if (on_written) {
+                // The next step of this process need not wait for the feed to bring it.
+                docs[i]["_rev"] = result.rev;
+                on_written(docs[i]);
+            }
         } else if (result.is_conflict()) {
             ++m_counts.conflicts;
             try {

@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -185,12 +186,44 @@ struct NullFigures {
     double seconds = 0;
     double create_seconds = 0;
     double single_put_per_s = 0;
+    double server_cpu_seconds = 0; ///< Of the create and the steps, not of the single PUTs.
+    std::vector<double> latency_floor_ms;
 };
 
+// The least latency any pipeline of K steps can have on this database: a doc created, then
+// written once per step, one request after the other, with nothing read in between.
+std::vector<double> measure_latency_floor(Database& database, std::size_t steps, int count,
+                                          std::mt19937_64& rng)
+{
+    std::vector<double> milliseconds;
+    const auto docs = make_docs("ma22a003", 0, static_cast<std::uint64_t>(count), rng);
+    Progress progress("latency floor", docs.size(), "docs");
+    for (auto doc : docs) {
+        const auto start = Clock::now();
+        auto saved = database.save(doc);
+        for (std::size_t step = 0; step < steps && saved.status == SaveStatus::ok; ++step) {
+            doc["_rev"] = saved.rev;
+            doc["process"].push_back({{"name", "step"}, {"bench", true}});
+            saved = database.save(doc);
+        }
+        if (saved.status != SaveStatus::ok) {
+            throw StoreError("latency floor: doc " + doc["_id"].get<std::string>() +
+                             " was refused");
+        }
+        milliseconds.push_back(seconds_since(start) * 1000.0);
+        progress.advance(1);
+    }
+    progress.finish();
+    std::sort(milliseconds.begin(), milliseconds.end());
+    return milliseconds;
+}
+
 NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& options,
-                              const std::vector<std::string>& steps, std::mt19937_64& rng)
+                              const std::vector<std::string>& steps, std::mt19937_64& rng,
+                              const std::function<double()>& server_cpu)
 {
     NullFigures figures;
+    const double cpu_start = server_cpu();
     Seq since = update_seq_of(database);
     figures.create_seconds = create_bench_docs(database, options.docs, options.create_batch, rng,
                                                "null pipeline, create");
@@ -200,6 +233,8 @@ NullFigures run_null_pipeline(Database& database, const PipelineBenchOptions& op
         figures.seconds += null_step(database, since, options.docs, options.create_batch, step);
         since = next;
     }
+    figures.server_cpu_seconds = server_cpu() - cpu_start;
+    figures.latency_floor_ms = measure_latency_floor(database, steps.size(), options.trickle, rng);
     // Single PUTs, one after the other, of new docs.
     const auto docs = make_docs("ma22a002", 0, static_cast<std::uint64_t>(options.puts), rng);
     Progress progress("single PUTs", docs.size(), "docs");
@@ -395,9 +430,8 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
     const auto server_cpu = [server] {
         return server > 0 ? process_tree_cpu_seconds(server) : 0.0;
     };
-    const double null_cpu_start = server_cpu();
-    const NullFigures null_figures = run_null_pipeline(*null_database, options, steps, rng);
-    const double null_server_cpu = server_cpu() - null_cpu_start;
+    const NullFigures null_figures =
+        run_null_pipeline(*null_database, options, steps, rng, server_cpu);
 
     const auto settings = target.settings("pipeline");
     const auto database = open_database(settings);
@@ -465,13 +499,16 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
          {{"docs", latency.size()},
           {"p50", round_to(percentile(latency, 0.50), 2)},
           {"p95", round_to(percentile(latency, 0.95), 2)},
-          {"p99", round_to(percentile(latency, 0.99), 2)}}},
+          {"p99", round_to(percentile(latency, 0.99), 2)},
+          // K+1 writes of one doc in a row: what no pipeline can beat.
+          {"floor_p50", round_to(percentile(null_figures.latency_floor_ms, 0.50), 2)}}},
         {"listener_peak_rss_mb", rss},
         {"listener_feed_rows", feed_rows},
         // CPU seconds from the first create to the last step (the bench's own creating
         // included in neither); the server's only when it runs here (null otherwise).
         {"cpu_s",
-         {{"server_null", server > 0 ? nlohmann::json(round_to(null_server_cpu, 2)) : nullptr},
+         {{"server_null",
+           server > 0 ? nlohmann::json(round_to(null_figures.server_cpu_seconds, 2)) : nullptr},
           {"server", server > 0 ? nlohmann::json(round_to(pipeline_server_cpu, 2)) : nullptr},
           {"listeners", listener_cpu}}},
     };

@@ -53,6 +53,7 @@ private:
     struct Start;
     Start choose_start();
     void follow(const Start& start, std::stop_token stop);
+    void check_design_filter(const std::string& design);
 
     Database& m_database;
     std::string m_listener;

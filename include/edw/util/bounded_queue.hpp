@@ -31,6 +31,18 @@ public:
         return true;
     }
 
+    /// Adds `item` only if there is room now; false (dropping it) when full or closed.
+    bool try_push(T& item)
+    {
+        const std::lock_guard lock(m_mutex);
+        if (m_closed || m_items.size() >= m_capacity) {
+            return false;
+        }
+        m_items.push_back(std::move(item));
+        m_not_empty.notify_one();
+        return true;
+    }
+
     /// Waits for an item; empty once the queue is closed and drained.
     std::optional<T> pop()
     {
