@@ -20,15 +20,31 @@ public:
     Fanout(std::vector<StepRunner::Impl*> runners, FeedCheckpoint& checkpoint)
         : m_runners(std::move(runners))
         , m_checkpoint(checkpoint)
-    {}
+    {
+        for (const auto* runner : m_runners) {
+            m_every_position = m_every_position && runner->selection().position();
+        }
+    }
 
     void on_change(Change&& change) override
     {
         progress.advance(change.seq, 1);
         const auto ticket =
             m_checkpoint.tracker.start(change.seq, static_cast<int>(m_runners.size()));
+        if (!m_every_position || !change.doc || change.deleted) {
+            for (auto* runner : m_runners) {
+                runner->take_row(change, ticket);
+            }
+            return;
+        }
+        // Where the doc is, read once for all the steps rather than once by each.
+        const TextPosition at = text_position(change.doc->text());
         for (auto* runner : m_runners) {
-            runner->take_row(change, ticket);
+            if (at.may_be(*runner->selection().position())) {
+                runner->take_row(change, ticket, true);
+            } else {
+                runner->skip_row(ticket);
+            }
         }
     }
 
@@ -45,6 +61,7 @@ public:
 private:
     std::vector<StepRunner::Impl*> m_runners;
     FeedCheckpoint& m_checkpoint;
+    bool m_every_position = true; ///< Then a row goes only to the steps its doc may wait at.
 };
 
 SharedFeed::SharedFeed(Database& database, std::string listener)

@@ -39,7 +39,14 @@ void StepRunner::Impl::on_change(Change&& change)
     take_row(change, m_tracker.start(change.seq));
 }
 
-void StepRunner::Impl::take_row(const Change& change, CheckpointTracker::Ticket ticket)
+void StepRunner::Impl::skip_row(CheckpointTracker::Ticket ticket)
+{
+    ++m_counts.feed_rows;
+    m_tracker.finish(ticket);
+}
+
+void StepRunner::Impl::take_row(const Change& change, CheckpointTracker::Ticket ticket,
+                                bool checked)
 {
     ++m_counts.feed_rows;
     if (m_step.dependencies) {
@@ -59,7 +66,7 @@ void StepRunner::Impl::take_row(const Change& change, CheckpointTracker::Ticket 
     try {
         if (change.doc) {
             // Most rows of an unfiltered feed are docs at other steps: skipped unparsed.
-            if (!m_selection.may_select(change.doc->text())) {
+            if (!checked && !m_selection.may_select(change.doc->text())) {
                 m_tracker.finish(ticket);
                 return;
             }

@@ -55,7 +55,10 @@ public:
     /// read from its start, is the catch-up), then takes rows from take_row until stopped.
     void run_on_shared_feed(std::stop_token outside_stop, bool view_catch_up);
     /// One row of the shared feed, whose ticket this step finishes once (or leaves open).
-    void take_row(const Change& change, CheckpointTracker::Ticket ticket);
+    /// `checked`: the feed has already found that the doc may wait here (may_select).
+    void take_row(const Change& change, CheckpointTracker::Ticket ticket, bool checked = false);
+    /// A row of the shared feed whose doc cannot wait at this step: counted and finished.
+    void skip_row(CheckpointTracker::Ticket ticket);
     /// A doc another step of the process has just written: taken at once if it now waits at
     /// this step and the queue has room (the feed brings it anyway, and is then skipped).
     void offer(const nlohmann::json& doc);

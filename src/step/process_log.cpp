@@ -58,15 +58,35 @@ bool is_waiting_at(const nlohmann::json& doc, const StepPosition& position)
 
 bool may_be_waiting_at(std::string_view doc_json, const StepPosition& position)
 {
+    return text_position(doc_json).may_be(position);
+}
+
+bool TextPosition::may_be(const StepPosition& position) const
+{
+    switch (kind) {
+    case Kind::unknown:
+        return true; // not JSON, or numbers simdjson refuses: nlohmann decides
+    case Kind::nowhere:
+        return false;
+    case Kind::new_document:
+        return position.is_new_document();
+    case Kind::after:
+        return !position.is_new_document() && step == position.step();
+    }
+    return true;
+}
+
+TextPosition text_position(std::string_view doc_json)
+{
     // One parser per thread, reused: its buffers grow to the largest doc and stay.
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (parser.parse(doc_json.data(), doc_json.size()).get(doc) != simdjson::SUCCESS) {
-        return true; // not JSON, or numbers simdjson refuses: nlohmann decides
+        return {};
     }
     simdjson::dom::array process;
     if (doc["process"].get(process) != simdjson::SUCCESS) {
-        return false; // no process array: in no step's queue
+        return {TextPosition::Kind::nowhere, {}}; // no process array: in no step's queue
     }
     simdjson::dom::element last;
     bool empty = true;
@@ -75,13 +95,13 @@ bool may_be_waiting_at(std::string_view doc_json, const StepPosition& position)
         empty = false;
     }
     if (empty) {
-        return position.is_new_document();
+        return {TextPosition::Kind::new_document, {}};
     }
     std::string_view name;
-    if (position.is_new_document() || last["name"].get(name) != simdjson::SUCCESS) {
-        return false;
+    if (last["name"].get(name) != simdjson::SUCCESS) {
+        return {TextPosition::Kind::nowhere, {}};
     }
-    return name == position.step();
+    return {TextPosition::Kind::after, std::string(name)};
 }
 
 bool has_step(const nlohmann::json& doc, std::string_view step)

@@ -29,11 +29,12 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
 {
     auto* pipeline = bench.add_subcommand(
         "pipeline",
-        "A synthetic K-step pipeline (trivial callbacks, each step a listener process) on a fresh "
-        "database, against the database's own limit: the null pipeline (bulk create, then per "
-        "step one read of the changes with docs and one _bulk_docs write back), raw _bulk_docs "
-        "and single-PUT rates, creation-to-last-step latency of single docs, listener peak RSS. "
-        "Prints one JSON line");
+        "A synthetic K-step pipeline (trivial callbacks, in K listener processes or as "
+        "--processes says) on a fresh database, against the database's own limit: the null "
+        "pipeline (bulk create, then per step one read of the changes with docs and one "
+        "_bulk_docs write back), raw _bulk_docs and single-PUT rates, creation-to-last-step "
+        "latency of single docs and its floor (K+1 writes in a row), listener peak RSS, CPU "
+        "seconds of the listeners and of a server on this machine. Prints one JSON line");
     pipeline->fallthrough();
     auto options = std::make_shared<PipelineBenchOptions>();
     pipeline->add_option("-n,--docs", options->docs, "Docs sent through the pipeline")

@@ -46,6 +46,19 @@ bool is_waiting_at(const nlohmann::json& doc, const StepPosition& position);
 /// true, so that the parse reports it.
 bool may_be_waiting_at(std::string_view doc_json, const StepPosition& position);
 
+/// Where a doc's JSON text says it may wait, read as may_be_waiting_at reads it, once for all
+/// the steps a shared feed serves: `unknown` when the text does not parse (the full check
+/// decides), `nowhere` when no position fits (no process array, a last entry without a name).
+struct TextPosition {
+    enum class Kind { unknown, nowhere, new_document, after };
+    Kind kind = Kind::unknown;
+    std::string step; ///< With `after`: the last entry's name.
+
+    /// Whether a doc at this position may wait at `position` (true when unknown).
+    [[nodiscard]] bool may_be(const StepPosition& position) const;
+};
+TextPosition text_position(std::string_view doc_json);
+
 /// True when any entry of `doc`'s process array is named `step`.
 bool has_step(const nlohmann::json& doc, std::string_view step);
 
