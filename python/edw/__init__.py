@@ -173,7 +173,8 @@ def run(*steps, argv=None, summary=None):
     ``--step-timeout``, ``--max-attempts``, ``--retry-delay``, ``--daemon``, ``--pidfile``,
     ``--log-file``, ``--log-level``, ``--metrics-port``, ``--help``, ``--version``, ...
     The listener's name (its lock and checkpoint) defaults to the script's name without
-    ``.py``. Several steps run in one process, each on its own thread and checkpoint.
+    ``.py``. Several steps run in one process on one changes feed (one checkpoint), each on its
+    own threads.
     ``--jobs N`` runs N callbacks of each step at once on N threads: Python code takes
     turns on the GIL, code that releases it (numpy, I/O) runs in parallel.
     :class:`Task` objects given here run beside the first step.

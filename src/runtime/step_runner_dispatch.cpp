@@ -103,8 +103,7 @@ void StepRunner::Impl::on_feed_end(const Seq& last_seq)
 }
 
 // Returns whether the doc was taken in hand (queued, or set aside for its retry time).
-bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket,
-                                Room room)
+bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket)
 {
     const std::string id = doc_id(doc);
     const bool waiting = m_selection.selects(doc) && m_options.shard.owns(id);
@@ -144,9 +143,8 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
         set_aside(id, ticket); // a change to what it waits on brings it back
         return true;
     }
-    Work work{std::move(doc), ticket};
-    if (room == Room::only_if_free ? !m_work.try_push(work) : !m_work.push(std::move(work))) {
-        release(id, ticket, false); // shutting down (or full): the feed brings it again
+    if (!m_work.push(Work{std::move(doc), ticket})) {
+        release(id, ticket, false); // shutting down: leave it for the next start
         return false;
     }
     return true;
@@ -154,13 +152,30 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
 
 void StepRunner::Impl::offer(const nlohmann::json& doc)
 {
-    // Only a doc this step takes by its process position: a cheap check, no reads. A doc
-    // with dependencies or a selector waits for the feed.
+    // Only a doc this step takes by its process position, and that runs now: a cheap check, no
+    // reads. Anything else (a retry time, a claim, no room) is left to the feed's copy.
     if (!m_selection.position() || m_stop.stop_requested() ||
-        !is_waiting_at(doc, *m_selection.position())) {
+        !is_waiting_at(doc, *m_selection.position()) || retry_at(doc, m_step.name)) {
         return;
     }
-    dispatch(doc, std::nullopt, Room::only_if_free);
+    const std::string id = doc_id(doc);
+    if (!m_options.shard.owns(id) ||
+        (m_leases && claimed_by_other(doc, m_step.name, m_options.worker))) {
+        return;
+    }
+    // Queued and marked in flight at once, under the lock a feed row's dispatch takes: a feed
+    // row that finds the doc in flight skips it, so by then it must be in the queue. (Marked
+    // first and queued after, a full queue would drop a doc the feed had already skipped.)
+    const std::lock_guard lock(m_in_flight_mutex);
+    const auto done = m_replaced.find(id);
+    if ((done != m_replaced.end() && done->second == doc.value("_rev", "")) ||
+        m_in_flight.count(id) != 0) {
+        return;
+    }
+    Work work{doc, std::nullopt};
+    if (m_work.try_push(work)) {
+        m_in_flight.insert(id);
+    }
 }
 
 // A waiting doc that is not to run now: the feed may pass it, something else brings it back.

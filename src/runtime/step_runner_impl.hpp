@@ -136,11 +136,7 @@ private:
     void follow(const Seq& since);
     void on_change(Change&& change) override;
     void on_feed_end(const Seq& last_seq) override;
-    /// Whether dispatch may wait for room in the work queue (the feed's own docs), or gives
-    /// the doc up when the queue is full (a doc offered by another step).
-    enum class Room { wait, only_if_free };
-    bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket,
-                  Room room = Room::wait);
+    bool dispatch(nlohmann::json doc, std::optional<CheckpointTracker::Ticket> ticket);
     void set_aside(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket);
     bool dependencies_ready(const nlohmann::json& doc);
     void note_dependent(const std::string& id, const std::vector<std::string>& dependencies);
