@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 TEST_SUITE_BEGIN("conformance");
 
 namespace {
@@ -346,7 +348,10 @@ TEST_CASE("a Mango selector filters the feed on nested fields")
         CHECK(ids_of(read_feed(*db, query)) == std::vector<std::string>{"b"});
         query.selector = nlohmann::json::parse(
             R"({"$or": [{"kind": "y"}, {"tags": {"$elemMatch": {"$eq": "good"}}}]})");
-        CHECK(ids_of(read_feed(*db, query)) == std::vector<std::string>{"c", "d"});
+        // A CouchDB database has 2 shards, whose rows a feed interleaves in no set order.
+        auto either = ids_of(read_feed(*db, query));
+        std::sort(either.begin(), either.end());
+        CHECK(either == std::vector<std::string>{"c", "d"});
         query.selector = nlohmann::json::parse(R"({"meta": {"$exists": false}})");
         query.include_docs = true;
         const auto rows = read_feed(*db, query);
