@@ -34,14 +34,8 @@ wait $analysis1 2>/dev/null
 "$listen_analysis1" --jobs 4 --lock-dir "$work" --log-file analysis1.log &
 analysis1=$!
 
-done_count() {
-    status_value s.positions.signal_processing
-}
-for _ in $(seq 1 240); do
-    [ "$(done_count)" = "200" ] && break
-    sleep 0.5
-done
-[ "$(done_count)" = "200" ] && ok "200 docs reached signal_processing" || fail "only $(done_count) docs reached signal_processing"
+reached=$(wait_for_position signal_processing 200)
+[ "$reached" = "200" ] && ok "200 docs reached signal_processing" || fail "only $reached docs reached signal_processing"
 
 kill -TERM $newfiles $analysis1
 wait $newfiles
@@ -54,14 +48,7 @@ grep -q "catch-up" analysis1.log && ok "the restarted listener caught up" || fai
 
 # Every doc: exactly two entries, in order, each step once (node came with the test server).
 if [ "$backend" = embedded ]; then embedded_all_docs $db >docs.json; else all_docs $db >docs.json; fi
-verdict=$(node -e '
-    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
-        .filter((row) => !row.id.startsWith("_design/"));
-    const exact = rows.filter((row) => {
-        const names = row.doc.process.map((entry) => entry.name).join(",");
-        return names === "move_to_sps,signal_processing";
-    });
-    console.log(rows.length + " " + exact.length);')
+verdict=$(exact_pipeline_docs)
 [ "$verdict" = "200 200" ] && ok "200 docs have exactly [move_to_sps, signal_processing]" ||
     fail "docs, and docs with exactly both steps: $verdict"
 grep -h "error" newfiles.log analysis1.log && fail "errors in the listener logs" || ok "no errors logged"

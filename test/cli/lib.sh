@@ -65,6 +65,29 @@ embedded_all_docs() {
             });'
 }
 
+# exact_pipeline_docs [FILE]: "<docs> <docs with exactly [move_to_sps, signal_processing]>" of
+# an _all_docs?include_docs=true answer in FILE (default docs.json), design docs left out.
+exact_pipeline_docs() {
+    node -e '
+        const rows = JSON.parse(require("fs").readFileSync(process.argv[1])).rows
+            .filter((row) => !row.id.startsWith("_design/"));
+        const exact = rows.filter((row) =>
+            row.doc.process.map((entry) => entry.name).join(",") === "move_to_sps,signal_processing");
+        console.log(rows.length + " " + exact.length);' "${1:-docs.json}"
+}
+
+# wait_for_position STEP COUNT: waits up to 2 minutes until COUNT docs have STEP as their last
+# entry (edw status), and prints how many have.
+wait_for_position() {
+    local at=0
+    for _ in $(seq 1 240); do
+        at=$(status_value "s.positions.$1")
+        [ "$at" = "$2" ] && break
+        sleep 0.5
+    done
+    echo "$at"
+}
+
 # recorded_in LOG STEP: how many docs a listener's log says it recorded STEP on.
 recorded_in() {
     grep -ho "recorded $2 on [0-9]*" "$1" | awk '{s += $4} END {print s + 0}'

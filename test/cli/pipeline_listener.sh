@@ -49,27 +49,16 @@ wait $pipeline 2>/dev/null
 "$listen_pipeline" --jobs 4 --lock-dir "$work" --log-file pipeline.log &
 pipeline=$!
 
-done_count() {
-    status_value s.positions.signal_processing
-}
-for _ in $(seq 1 240); do
-    [ "$(done_count)" = "200" ] && break
-    sleep 0.5
-done
-[ "$(done_count)" = "200" ] && ok "200 docs reached signal_processing" ||
-    fail "only $(done_count) docs reached signal_processing"
+reached=$(wait_for_position signal_processing 200)
+[ "$reached" = "200" ] && ok "200 docs reached signal_processing" ||
+    fail "only $reached docs reached signal_processing"
 kill -TERM $pipeline
 wait $pipeline && ok "listen_pipeline stopped cleanly on SIGTERM" || fail "listen_pipeline exited $?"
 grep -q "one feed for steps move_to_sps, signal_processing" pipeline.log &&
     ok "one feed for both steps" || fail "the log does not show one feed: $(head -20 pipeline.log)"
 
 if [ "$backend" = embedded ]; then embedded_all_docs $db >docs.json; else all_docs $db >docs.json; fi
-verdict=$(node -e '
-    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
-        .filter((row) => !row.id.startsWith("_design/"));
-    const exact = rows.filter((row) =>
-        row.doc.process.map((entry) => entry.name).join(",") === "move_to_sps,signal_processing");
-    console.log(rows.length + " " + exact.length);')
+verdict=$(exact_pipeline_docs)
 [ "$verdict" = "200 200" ] && ok "200 docs have exactly [move_to_sps, signal_processing]" ||
     fail "docs, and docs with exactly both steps: $verdict"
 expect_status 0 "$edw" doc get _local/edw-checkpoint-listen_pipeline

@@ -74,12 +74,7 @@ wait $newfiles && ok "listen_newfiles stopped cleanly" || fail "listen_newfiles 
 wait $analysis1 && ok "listen_analysis1 stopped cleanly" || fail "listen_analysis1 exited $?"
 
 curl -sf -u "$EDW_TEST_USER:$EDW_TEST_PASSWORD" "http://127.0.0.1:$port/edw-restart/_all_docs?include_docs=true" >docs.json
-verdict=$(node -e '
-    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
-        .filter((row) => !row.id.startsWith("_design/"));
-    const exact = rows.filter((row) =>
-        row.doc.process.map((entry) => entry.name).join(",") === "move_to_sps,signal_processing");
-    console.log(rows.length + " " + exact.length);')
+verdict=$(exact_pipeline_docs)
 [ "$verdict" = "$docs $docs" ] && ok "every doc has each step exactly once" || fail "docs, docs with each step once: $verdict"
 reconnects=$(cat newfiles.log analysis1.log | grep -c "reconnecting from seq\|trying the batch again\|trying again in" || true)
 echo "figures: docs=$docs done_before_restart=${before:-0} retries_and_reconnects_logged=$reconnects duplicates=0"
