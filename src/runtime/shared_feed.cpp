@@ -17,14 +17,11 @@ struct SharedFeed::Start {
 // Hands each row to every step, under one ticket that each step finishes once.
 class SharedFeed::Fanout final : public FollowHandler {
 public:
-    Fanout(std::vector<StepRunner::Impl*> runners, FeedCheckpoint& checkpoint)
+    Fanout(std::vector<StepRunner::Impl*> runners, FeedCheckpoint& checkpoint, bool every_position)
         : m_runners(std::move(runners))
         , m_checkpoint(checkpoint)
-    {
-        for (const auto* runner : m_runners) {
-            m_every_position = m_every_position && runner->selection().position();
-        }
-    }
+        , m_every_position(every_position)
+    {}
 
     void on_change(Change&& change) override
     {
@@ -61,8 +58,27 @@ public:
 private:
     std::vector<StepRunner::Impl*> m_runners;
     FeedCheckpoint& m_checkpoint;
-    bool m_every_position = true; ///< Then a row goes only to the steps its doc may wait at.
+    bool m_every_position; ///< Then a row goes only to the steps its doc may wait at.
 };
+
+bool SharedFeed::every_step_by_position() const
+{
+    for (const auto& runner : m_runners) {
+        if (!runner->m_impl->selection().position()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string SharedFeed::step_names(const std::string& separator) const
+{
+    std::string names;
+    for (const auto& runner : m_runners) {
+        names += (names.empty() ? "" : separator) + runner->m_impl->step().name;
+    }
+    return names;
+}
 
 SharedFeed::SharedFeed(Database& database, std::string listener)
     : m_database(database)
@@ -92,16 +108,12 @@ void SharedFeed::run(std::stop_token stop)
         m_runners.front()->run(std::move(stop));
         return;
     }
-    std::string names;
-    std::string listeners;
-    for (const auto& runner : m_runners) {
-        names += (names.empty() ? "" : ",") + runner->m_impl->step().name;
-        listeners += (listeners.empty() ? "" : "+") + runner->m_impl->options().listener;
-    }
     if (m_listener.empty()) {
-        m_listener = listeners;
+        for (const auto& runner : m_runners) {
+            m_listener += (m_listener.empty() ? "" : "+") + runner->m_impl->options().listener;
+        }
     }
-    m_checkpoint->set_owner(m_listener, names);
+    m_checkpoint->set_owner(m_listener, step_names(","));
     std::stop_source all;
     const std::stop_callback forward(stop, [&all] { all.request_stop(); });
     for (auto& runner : m_runners) {
@@ -170,10 +182,7 @@ SharedFeed::Start SharedFeed::choose_start()
         break;
     }
     const auto saved = m_checkpoint->read();
-    bool every_position = true;
-    for (const auto& runner : m_runners) {
-        every_position = every_position && runner->m_impl->selection().position();
-    }
+    const bool every_position = every_step_by_position();
     if (!every_position || m_database.is_local()) {
         // As for a lone step (StepRunner::Impl::choose_start): the feed from its start shows
         // each doc's latest revision once, which is every step's catch-up.
@@ -227,15 +236,14 @@ void SharedFeed::follow(const Start& start, std::stop_token stop)
     StepRunner::Impl& first = *m_runners.front()->m_impl;
     std::vector<StepRunner::Impl*> runners;
     std::vector<StepPosition> positions;
-    std::string names;
     for (const auto& runner : m_runners) {
         runners.push_back(runner->m_impl.get());
         if (const auto& position = runner->m_impl->selection().position()) {
             positions.push_back(*position);
         }
-        names += (names.empty() ? "" : ", ") + runner->m_impl->step().name;
     }
-    const bool every_position = positions.size() == m_runners.size();
+    const bool every_position = every_step_by_position();
+    const std::string names = step_names(", ");
     FeedChoice choice;
     if (!m_database.is_local() && every_position) {
         choice = choose_feed(first.options().feed_filter, first.server_welcome(), "steps " + names);
@@ -249,7 +257,7 @@ void SharedFeed::follow(const Start& start, std::stop_token stop)
     }
     log_info("one feed for steps " + names + ", checkpoint " +
              StepRunner::checkpoint_id(m_listener));
-    Fanout fanout(std::move(runners), *m_checkpoint);
+    Fanout fanout(std::move(runners), *m_checkpoint, every_position);
     if (start.from_feed_start) {
         fanout.progress.start("catch-up " + names, update_seq_of(m_database));
     }

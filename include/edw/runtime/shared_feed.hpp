@@ -54,6 +54,9 @@ private:
     Start choose_start();
     void follow(const Start& start, std::stop_token stop);
     void check_design_filter(const std::string& design);
+    /// Whether every step takes docs by their process position (then the feed is filtered).
+    [[nodiscard]] bool every_step_by_position() const;
+    [[nodiscard]] std::string step_names(const std::string& separator) const;
 
     Database& m_database;
     std::string m_listener;
