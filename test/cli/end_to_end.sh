@@ -6,14 +6,7 @@
 
 backend=${1:-server}
 db=edw-cli-e2e
-if [ "$backend" = embedded ]; then
-    write_embedded_config $db
-else
-    write_config $db
-fi
-"$edw" db delete --yes >/dev/null 2>&1
-expect_status 0 "$edw" db create
-expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+fresh_pipeline_database "$backend" $db
 expect_status 0 "$edw" metadata make 100
 
 "$listen_newfiles" --jobs 4 --lock-dir "$work" --log-file newfiles.log &

@@ -65,6 +65,15 @@ embedded_all_docs() {
             });'
 }
 
+# fresh_pipeline_database BACKEND DB: an edw.ini for DB on BACKEND (server or embedded), the
+# database made anew with the process design doc in it.
+fresh_pipeline_database() {
+    if [ "$1" = embedded ]; then write_embedded_config "$2"; else write_config "$2"; fi
+    "$edw" db delete --yes >/dev/null 2>&1
+    expect_status 0 "$edw" db create
+    expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+}
+
 # exact_pipeline_docs [FILE]: "<docs> <docs with exactly [move_to_sps, signal_processing]>" of
 # an _all_docs?include_docs=true answer in FILE (default docs.json), design docs left out.
 exact_pipeline_docs() {

@@ -7,14 +7,7 @@ listen_pipeline="$EDW_BIN/listeners/listen_pipeline"
 
 backend=${1:-server}
 db=edw-cli-pipeline
-if [ "$backend" = embedded ]; then
-    write_embedded_config $db
-else
-    write_config $db
-fi
-"$edw" db delete --yes >/dev/null 2>&1
-expect_status 0 "$edw" db create
-expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+fresh_pipeline_database "$backend" $db
 
 expect_status 2 "$listen_pipeline" --steps move_to_sps,calibrate --lock-dir "$work"
 expect_output "calibrate"
