@@ -6,6 +6,7 @@
 #include <edw/util/log.hpp>
 #include <edw/util/url.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <unordered_map>
 
@@ -304,7 +305,12 @@ std::vector<BulkResult> CouchDatabase::bulk_save(const std::vector<nlohmann::jso
         throw JsonError("cannot " + action + ": expected one result per doc, got " +
                         json.dump().substr(0, 200));
     }
-    // A 201 answer may still hold failed documents: each element speaks for its own.
+    // A 201 answer may still hold failed documents: each element speaks for its own. CouchDB
+    // 3 marks the docs a 202 answer stored below quorum with "accepted": true; an answer that
+    // marks none leaves each of its docs in doubt.
+    const bool marked = std::any_of(json.begin(), json.end(), [](const nlohmann::json& item) {
+        return item.is_object() && item.contains("accepted");
+    });
     std::vector<BulkResult> results;
     results.reserve(json.size());
     for (const auto& item : json) {
@@ -314,6 +320,8 @@ std::vector<BulkResult> CouchDatabase::bulk_save(const std::vector<nlohmann::jso
         if (item.contains("error")) {
             result.error = item["error"].is_string() ? item["error"].get<std::string>() : "error";
             result.reason = item.value("reason", "");
+        } else {
+            result.accepted = marked ? item.value("accepted", false) : response.status == 202;
         }
         results.push_back(std::move(result));
     }

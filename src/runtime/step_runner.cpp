@@ -39,11 +39,14 @@ StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options,
                                    return append_step(doc, name, result, date);
                                }))
     , m_options(std::move(options))
-    , m_work(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4)
+    // With a lease, the claimer takes up to a batch from the queue in one write.
+    , m_work(std::max(static_cast<std::size_t>(std::max(1, m_options.jobs)) * 4,
+                      m_options.lease ? m_options.batch_size : 0))
     , m_outcomes(std::max<std::size_t>(m_options.batch_size * 2, 16))
     , m_checkpoint(feed ? std::move(feed)
                         : std::make_shared<FeedCheckpoint>(database, m_options.checkpoint_interval))
     , m_tracker(m_checkpoint->tracker)
+    , m_claimed(m_options.batch_size + static_cast<std::size_t>(std::max(1, m_options.jobs)))
 {
     if (m_checkpoint->listener().empty()) { // a feed of its own
         m_checkpoint->set_owner(m_options.listener, m_step.name);
@@ -178,6 +181,9 @@ void StepRunner::Impl::start_threads()
     for (int i = 0; i < std::max(1, m_options.jobs); ++i) {
         m_workers.emplace_back([this] { work(); });
     }
+    if (m_leases) {
+        m_claimer = std::jthread([this] { claim_work(); });
+    }
     m_writer = std::jthread([this] { write(); });
     if (m_options.step_timeout.count() > 0) {
         m_watchdog = std::jthread([this](std::stop_token stop) { watch_callbacks(stop); });
@@ -195,8 +201,13 @@ void StepRunner::Impl::finish_threads()
         m_watchdog.request_stop();
         m_watchdog.join();
     }
-    // Callbacks already handed out finish and are written: no half-done step is left.
+    // Callbacks already started finish and are written: no half-done step is left. Claimed
+    // docs not started yet go back to the step's other workers.
     m_work.close();
+    if (m_claimer.joinable()) {
+        m_claimer.join();
+        give_back_unstarted();
+    }
     {
         const std::lock_guard lock(m_running_mutex);
         long stuck = 0;

@@ -127,12 +127,14 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
         return false;
     }
     // A doc whose last attempt failed waits for its retry time, also across restarts: the
-    // time is on the doc. A doc another worker has claimed is looked at again when the claim
-    // expires: done by then, it has left the step; still claimed, it was renewed; otherwise
-    // its worker died and this one takes it over.
-    std::optional<std::string> at = retry_at(doc, m_step.name);
+    // time is on the doc.
+    const std::optional<std::string> at = retry_at(doc, m_step.name);
     if (!at && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
-        at = claim_of(doc, m_step.name)->until;
+        // Another worker has it. Watched, it is looked at again shortly: done by then, it has
+        // left the step; still claimed, its worker lives; otherwise it is taken over.
+        m_watch.watch(id, claim_of(doc, m_step.name)->until);
+        set_aside(id, ticket);
+        return true;
     }
     if (at) {
         m_retries->schedule(id, parse_iso8601(*at).value_or(RetrySchedule::Clock::now()));

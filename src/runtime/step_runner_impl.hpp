@@ -3,12 +3,14 @@
 //   step_runner.cpp           start-up, the threads, shutdown
 //   step_runner_catch_up.cpp  the docs waiting at the step when the runner starts
 //   step_runner_dispatch.cpp  the feed, which docs run now, dependencies, retry times
-//   step_runner_workers.cpp   the worker pool, claims, callbacks past --step-timeout
+//   step_runner_claims.cpp    with --lease: claims in batches, takeover, give-back at a stop
+//   step_runner_workers.cpp   the worker pool, callbacks past --step-timeout
 //   step_runner_writer.cpp    batched writes, 409s, the checkpoint
 // A runner follows its own feed (run), or is handed the rows of one that a SharedFeed follows
 // for several steps (run_on_shared_feed); either way the feed's position is a FeedCheckpoint.
 #pragma once
 
+#include "claim_watch.hpp"
 #include "feed_checkpoint.hpp"
 #include "feed_choice.hpp"
 
@@ -147,9 +149,19 @@ private:
     void release(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket,
                  bool handled);
 
+    // Claims, with --lease (step_runner_claims.cpp) --------------------------------------------
+    [[nodiscard]] std::size_t claims_ahead() const;
+    void claim_work();
+    /// Claims the docs of `batch` and queues those won for the workers; returns how many.
+    std::size_t claim_batch(std::vector<Work> batch);
+    void watch_claims_of_others(const std::vector<std::string>& ids);
+    std::vector<std::pair<std::string, std::optional<nlohmann::json>>>
+    read_watched(const std::vector<std::string>& ids);
+    std::vector<Work> take_over_watched(std::size_t most);
+    void give_back_unstarted();
+
     // Workers (step_runner_workers.cpp) ---------------------------------------------------------
     void work();
-    bool take_claim(Work& item);
     std::size_t start_running(const std::string& id, const Work& item);
     bool finish_running(std::size_t run);
     void watch_callbacks(std::stop_token stop);
@@ -224,7 +236,12 @@ private:
     FeedCatchUpProgress m_feed_catch_up; ///< When the feed from its start is the catch-up.
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
-    std::optional<LeaseKeeper> m_leases;    ///< With RunnerOptions::lease.
+    std::optional<LeaseKeeper> m_leases; ///< With RunnerOptions::lease.
+    /// With a lease: docs claimed for this worker, waiting for a worker thread (m_work holds the
+    /// docs not yet claimed).
+    BoundedQueue<Work> m_claimed;
+    std::jthread m_claimer;
+    ClaimWatch m_watch;                     ///< Docs of the step other workers hold.
     std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
 };
 

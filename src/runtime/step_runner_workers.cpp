@@ -1,5 +1,5 @@
-// StepRunner's workers: the pool of threads that run the step's callback, each first claiming
-// its doc with --lease, and the watchdog that gives up a callback past --step-timeout.
+// StepRunner's workers: the pool of threads that run the step's callback (on docs the claimer
+// has claimed, with --lease), and the watchdog that gives up a callback past --step-timeout.
 #include "step_runner_impl.hpp"
 
 #include <edw/step/command_step.hpp>
@@ -11,10 +11,15 @@ namespace edw {
 
 void StepRunner::Impl::work()
 {
-    while (auto item = m_work.pop()) {
+    // With a lease, the claimer has claimed the docs in m_claimed; without, m_work's are free.
+    auto& queue = m_leases ? m_claimed : m_work;
+    while (auto item = queue.pop()) {
         const std::string id = doc_id(item->doc);
         Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt, ""};
-        if (m_leases && !take_claim(*item)) {
+        if (m_leases && m_stop.stop_requested()) {
+            // Taken just as the stop came: not started, so given back like the others.
+            m_leases->give_back({id});
+            release(id, item->ticket, false);
             continue;
         }
         const auto run = start_running(id, *item);
@@ -65,36 +70,6 @@ void StepRunner::Impl::work()
         }
         m_outcomes.push(std::move(outcome));
     }
-}
-
-// Claims the doc of `item` for this worker; false (and the doc released) when another
-// worker has it or the claim could not be written.
-bool StepRunner::Impl::take_claim(Work& item)
-{
-    const std::string id = doc_id(item.doc);
-    const bool taking_over = claim_of(item.doc, m_step.name).has_value() &&
-                             !claimed_by_other(item.doc, m_step.name, m_options.worker);
-    std::optional<nlohmann::json> claimed;
-    try {
-        claimed = m_leases->claim(std::move(item.doc));
-    } catch (const Error& error) {
-        // The change stays unhandled, so a restart looks at it again.
-        log_warning("cannot claim doc " + id + " for step " + m_step.name + ": " + error.what());
-        release(id, item.ticket, false);
-        return false;
-    }
-    if (!claimed) {
-        ++m_counts.claims_lost;
-        log_debug("doc " + id + " was claimed by another worker first");
-        release(id, item.ticket, true);
-        return false;
-    }
-    if (taking_over) {
-        ++m_counts.taken_over;
-        log_info("took over doc " + id + ": the claim of another worker on it had expired");
-    }
-    item.doc = std::move(*claimed);
-    return true;
 }
 
 std::size_t StepRunner::Impl::start_running(const std::string& id, const Work& item)

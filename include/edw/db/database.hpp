@@ -37,6 +37,9 @@ struct BulkResult {
     std::string rev;   ///< Set on success.
     std::string error; ///< CouchDB's error token ("conflict", "forbidden", ...) on failure.
     std::string reason;
+    /// A cluster stored this doc on fewer nodes than its quorum (`"accepted": true`, HTTP 202):
+    /// the write stands, but a conflicting one may also have been accepted on other nodes.
+    bool accepted = false;
     [[nodiscard]] bool ok() const noexcept { return error.empty(); }
     [[nodiscard]] bool is_conflict() const noexcept { return error == "conflict"; }
 };

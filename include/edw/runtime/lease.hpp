@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace edw {
 
@@ -36,8 +37,8 @@ bool claimed_by_other(const nlohmann::json& doc, std::string_view step, std::str
 /// `doc` without its claim field.
 nlohmann::json without_claim(nlohmann::json doc);
 
-/// Claims documents for one worker with revision-checked writes, and renews the claims of the
-/// callbacks still running, from its own thread, before they expire.
+/// Claims documents for one worker with revision-checked writes, many in one `_bulk_docs`,
+/// and renews the claims it holds, in batches from its own thread, before they expire.
 class LeaseKeeper {
 public:
     LeaseKeeper(Database& database, std::string worker, std::string step,
@@ -46,20 +47,30 @@ public:
     LeaseKeeper(const LeaseKeeper&) = delete;
     LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
-    /// Claims `doc` (as read, with its `_rev`). Returns the claimed doc with its new `_rev`, or
-    /// nothing when another worker got there first: a 409, or, after a 202 from a cluster, a
-    /// re-read that does not show this claim. Throws what the write throws (network trouble).
+    /// Claims `docs` (each as read, with its `_rev`) in one write. Each answer, in order, is the
+    /// claimed doc with its new `_rev`, or nothing when another worker got there first: a 409,
+    /// or, after a cluster stored the claim on too few nodes (202), a re-read that does not show
+    /// it as the doc's only revision. Throws what the write throws (network trouble).
+    std::vector<std::optional<nlohmann::json>> claim(std::vector<nlohmann::json> docs);
+    /// One doc: claim({doc}).
     std::optional<nlohmann::json> claim(nlohmann::json doc);
 
     /// Stops renewing the claim on `id` and returns the doc as last written (its newest
     /// `_rev`), or nothing when a renewal lost the doc to another writer.
     std::optional<nlohmann::json> release(const std::string& id);
 
+    /// Gives back the claims on `ids`, whose callbacks never started, in one write that removes
+    /// them, so that other workers can take the docs at once. Returns how many were given back.
+    /// Never throws: a claim that cannot be given back expires.
+    std::size_t give_back(const std::vector<std::string>& ids);
+
     [[nodiscard]] std::chrono::milliseconds lease() const noexcept { return m_lease; }
     [[nodiscard]] long renewals() const noexcept;
 
 private:
     void renew_loop(std::stop_token stop);
+    void renew_due(std::unique_lock<std::mutex>& lock);
+    bool confirm_accepted(const std::string& id, const std::string& rev);
 
     Database& m_database;
     std::string m_worker;

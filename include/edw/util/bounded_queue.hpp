@@ -1,9 +1,11 @@
 // BoundedQueue: a blocking queue of fixed capacity between the stages of a listener.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -70,6 +72,50 @@ public:
         }
         m_not_full.notify_all();
         return items;
+    }
+
+    /// As pop_some, but waits at most `wait` for the first item: empty on a timeout too.
+    template <typename Rep, typename Period>
+    std::vector<T> pop_some_for(std::size_t most, std::chrono::duration<Rep, Period> wait)
+    {
+        std::unique_lock lock(m_mutex);
+        m_not_empty.wait_for(lock, wait, [&] { return m_closed || !m_items.empty(); });
+        std::vector<T> items;
+        while (!m_items.empty() && items.size() < most) {
+            items.push_back(std::move(m_items.front()));
+            m_items.pop_front();
+        }
+        m_not_full.notify_all();
+        return items;
+    }
+
+    /// Waits at most `wait` for the queue to hold fewer than `level` items (or to be closed);
+    /// returns how many it holds.
+    template <typename Rep, typename Period>
+    std::size_t wait_below(std::size_t level, std::chrono::duration<Rep, Period> wait)
+    {
+        std::unique_lock lock(m_mutex);
+        m_not_full.wait_for(lock, wait, [&] { return m_closed || m_items.size() < level; });
+        return m_items.size();
+    }
+
+    /// Closes the queue and takes what is left in it: later pops return empty at once.
+    std::vector<T> close_and_take()
+    {
+        const std::lock_guard lock(m_mutex);
+        m_closed = true;
+        std::vector<T> items(std::make_move_iterator(m_items.begin()),
+                             std::make_move_iterator(m_items.end()));
+        m_items.clear();
+        m_not_full.notify_all();
+        m_not_empty.notify_all();
+        return items;
+    }
+
+    [[nodiscard]] bool closed() const
+    {
+        const std::lock_guard lock(m_mutex);
+        return m_closed;
     }
 
     /// Ends the queue: pushes fail, pops drain what is left and then return empty.

@@ -1,0 +1,216 @@
+// StepRunner's claimer, with --lease: claims the docs the workers are about to run, many in one
+// write, a few ahead of them; looks again at docs other workers hold, taking over first those
+// whose claim expired or was given back; and gives back, at a stop, the claims not yet started.
+#include "step_runner_impl.hpp"
+
+#include <edw/util/utc_time.hpp>
+
+#include <algorithm>
+
+namespace edw {
+
+// How many claimed docs may wait for a worker: as many as the workers start within a quarter
+// of a second (a tenth of the lease if shorter), so that a worker that dies leaves little
+// behind and the step's other workers find work too; at least one per worker, at most
+// --batch-size. Trivial callbacks thus claim in batches of up to --batch-size.
+std::size_t StepRunner::Impl::claims_ahead() const
+{
+    const auto jobs = static_cast<std::size_t>(std::max(1, m_options.jobs));
+    const auto& callbacks = m_counts.callback_seconds;
+    if (callbacks.count() == 0) {
+        return jobs;
+    }
+    const double mean = callbacks.sum_seconds() / static_cast<double>(callbacks.count());
+    const double soon =
+        std::min(0.25, std::chrono::duration<double>(*m_options.lease).count() / 10);
+    const double ahead = static_cast<double>(jobs) * soon / std::max(mean, 1e-5);
+    return std::clamp(static_cast<std::size_t>(ahead), jobs, std::max(jobs, m_options.batch_size));
+}
+
+void StepRunner::Impl::claim_work()
+{
+    // Workers sharing a step read the docs in the same order. One that finds every doc of a
+    // batch claimed already is behind the others: it tries twice as many docs each time until
+    // it wins some, to reach the docs no one has claimed yet instead of trailing forever.
+    std::size_t scan = 0;
+    while (!m_stop.stop_requested()) {
+        // Claimed again once half the docs ahead have started, not after each one: a write
+        // claims many docs, and the workers never run dry while it is on its way.
+        const std::size_t ahead = claims_ahead();
+        const std::size_t queued =
+            m_claimed.wait_below(ahead / 2 + 1, std::chrono::milliseconds(100));
+        if (queued > ahead / 2) {
+            continue; // the workers are busy; look again (and at the stop) shortly
+        }
+        // Docs whose claim expired or was given back come first: the feed may not bring them
+        // again before its whole backlog.
+        const std::size_t want = std::max(ahead - queued, scan);
+        std::vector<Work> batch = take_over_watched(want);
+        if (batch.size() < want) {
+            const auto wait = std::chrono::milliseconds(batch.empty() ? 100 : 0);
+            auto fresh = m_work.pop_some_for(want - batch.size(), wait);
+            std::move(fresh.begin(), fresh.end(), std::back_inserter(batch));
+        }
+        if (batch.empty()) {
+            if (m_work.closed()) {
+                return;
+            }
+            continue;
+        }
+        if (m_stop.stop_requested()) {
+            for (auto& item : batch) {
+                release(doc_id(item.doc), item.ticket, false); // left for the next start
+            }
+            return;
+        }
+        const std::size_t tried = batch.size();
+        const std::size_t won = claim_batch(std::move(batch));
+        scan =
+            won > 0 || tried < want ? 0 : std::min(std::max(tried, want) * 2, m_options.batch_size);
+    }
+}
+
+std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
+{
+    std::vector<nlohmann::json> docs;
+    std::vector<bool> taking_over;
+    docs.reserve(batch.size());
+    for (auto& item : batch) {
+        taking_over.push_back(claim_of(item.doc, m_step.name).has_value() &&
+                              !claimed_by_other(item.doc, m_step.name, m_options.worker));
+        docs.push_back(std::move(item.doc));
+    }
+    std::vector<std::optional<nlohmann::json>> claimed;
+    try {
+        claimed = patiently("claiming " + std::to_string(docs.size()) + " docs",
+                            [&] { return m_leases->claim(docs); });
+    } catch (const Error& error) {
+        // Only when stopping (or refused for good): the changes stay unhandled, so a restart
+        // looks at them again.
+        log_warning("cannot claim " + std::to_string(docs.size()) + " docs for step " +
+                    m_step.name + ": " + error.what());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            release(doc_id(docs[i]), batch[i].ticket, false);
+        }
+        return 0;
+    }
+    std::vector<std::string> lost;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const std::string id = doc_id(docs[i]);
+        if (!claimed[i]) {
+            ++m_counts.claims_lost;
+            lost.push_back(id);
+            release(id, batch[i].ticket, true);
+            continue;
+        }
+        if (taking_over[i]) {
+            ++m_counts.taken_over;
+            log_info("took over doc " + id + ": the claim of another worker on it had expired");
+        }
+        batch[i].doc = std::move(*claimed[i]);
+        if (!m_claimed.push(std::move(batch[i]))) {
+            m_leases->give_back({id}); // stopping
+            release(id, batch[i].ticket, false);
+        }
+    }
+    watch_claims_of_others(lost);
+    return batch.size() - lost.size();
+}
+
+// Docs another worker claimed first: read in one request to learn how long each claim lasts,
+// then watched, so that the doc is taken over if that worker dies or gives it back.
+void StepRunner::Impl::watch_claims_of_others(const std::vector<std::string>& ids)
+{
+    if (ids.empty()) {
+        return;
+    }
+    for (const auto& [id, doc] : read_watched(ids)) {
+        if (doc && m_selection.selects(*doc)) {
+            const auto claim = claim_of(*doc, m_step.name);
+            m_watch.watch(id, claim ? claim->until : std::string());
+        }
+    }
+}
+
+std::vector<std::pair<std::string, std::optional<nlohmann::json>>>
+StepRunner::Impl::read_watched(const std::vector<std::string>& ids)
+{
+    std::vector<std::pair<std::string, std::optional<nlohmann::json>>> docs;
+    ViewQuery query;
+    query.keys = std::vector<nlohmann::json>(ids.begin(), ids.end());
+    query.include_docs = true;
+    try {
+        for (auto& row : m_database.all_docs(query).rows) {
+            std::optional<nlohmann::json> doc;
+            if (row.doc && row.doc->is_object()) {
+                doc = std::move(*row.doc);
+            }
+            if (!row.id.empty()) {
+                docs.emplace_back(row.id, std::move(doc));
+            } // a row with only a key: no such doc
+        }
+    } catch (const Error& error) {
+        // Looked at again in a moment rather than forgotten: the doc may need taking over.
+        log_warning("cannot read " + std::to_string(ids.size()) +
+                    " docs other workers claimed: " + error.what());
+        for (const auto& id : ids) {
+            m_watch.watch(id, std::string());
+        }
+        docs.clear();
+    }
+    return docs;
+}
+
+// The watched docs due for a look, read in one request: those still at the step and no longer
+// claimed by a live worker are returned, marked in flight, to be claimed before new work.
+std::vector<StepRunner::Impl::Work> StepRunner::Impl::take_over_watched(std::size_t most)
+{
+    std::vector<Work> taken;
+    const auto due = m_watch.take_due(ClaimWatch::Clock::now(), most);
+    if (due.empty()) {
+        return taken;
+    }
+    for (auto& [id, doc] : read_watched(due)) {
+        if (!doc || !m_selection.selects(*doc) || !m_options.shard.owns(id)) {
+            continue; // done, or gone
+        }
+        if (claimed_by_other(*doc, m_step.name, m_options.worker)) {
+            m_watch.watch(id, claim_of(*doc, m_step.name)->until); // renewed: alive
+            continue;
+        }
+        if (const auto at = retry_at(*doc, m_step.name)) {
+            m_retries->schedule(id, parse_iso8601(*at).value_or(RetrySchedule::Clock::now()));
+            continue;
+        }
+        {
+            const std::lock_guard lock(m_in_flight_mutex);
+            if (!m_in_flight.insert(id).second) {
+                continue; // the feed or a retry has it in hand already
+            }
+        }
+        taken.push_back(Work{std::move(*doc), std::nullopt});
+    }
+    return taken;
+}
+
+// At a stop: the claimed docs no worker has started go back in one write, so that the step's
+// other workers take them at once instead of when the claims expire.
+void StepRunner::Impl::give_back_unstarted()
+{
+    auto unstarted = m_claimed.close_and_take();
+    if (unstarted.empty()) {
+        return;
+    }
+    std::vector<std::string> ids;
+    for (const auto& item : unstarted) {
+        ids.push_back(doc_id(item.doc));
+    }
+    const auto given = m_leases->give_back(ids);
+    log_info("gave back " + std::to_string(given) + " of " + std::to_string(ids.size()) +
+             " claimed docs not started, for other workers to take");
+    for (const auto& item : unstarted) {
+        release(doc_id(item.doc), item.ticket, false);
+    }
+}
+
+} // namespace edw
