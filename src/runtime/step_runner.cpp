@@ -182,6 +182,10 @@ void StepRunner::Impl::start_threads()
         m_workers.emplace_back([this] { work(); });
     }
     if (m_leases) {
+        m_stop_closes_work.emplace(
+            m_stop.get_token(), std::function<void()>([this] {
+                m_work.close(); // its docs, unclaimed, are left for the next start
+            }));
         m_claimer = std::jthread([this] { claim_work(); });
     }
     m_writer = std::jthread([this] { write(); });

@@ -6,6 +6,9 @@
 #include <edw/util/utc_time.hpp>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
+#include <random>
 
 namespace edw {
 
@@ -21,18 +24,27 @@ std::size_t StepRunner::Impl::claims_ahead() const
         return jobs;
     }
     const double mean = callbacks.sum_seconds() / static_cast<double>(callbacks.count());
-    const double soon =
-        std::min(0.25, std::chrono::duration<double>(*m_options.lease).count() / 10);
+    const double soon = std::min(1.0, std::chrono::duration<double>(*m_options.lease).count() / 10);
     const double ahead = static_cast<double>(jobs) * soon / std::max(mean, 1e-5);
     return std::clamp(static_cast<std::size_t>(ahead), jobs, std::max(jobs, m_options.batch_size));
 }
 
 void StepRunner::Impl::claim_work()
 {
-    // Workers sharing a step read the docs in the same order. One that finds every doc of a
-    // batch claimed already is behind the others: it tries twice as many docs each time until
-    // it wins some, to reach the docs no one has claimed yet instead of trailing forever.
-    std::size_t scan = 0;
+    // Workers sharing a step read the docs in the same order: claiming them in that order, they
+    // would all race for the same few docs, and most claims would be lost. Each claims a random
+    // pick from a window of the docs it has read instead (all of it when it wants as many).
+    std::deque<Work> window;
+    std::mt19937_64 random(std::hash<std::string>{}(m_options.worker) ^
+                           static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
+    const auto leave_all = [&](std::vector<Work>& batch) {
+        for (auto& item : batch) {
+            release(doc_id(item.doc), item.ticket, false); // left for the next start
+        }
+        for (auto& item : window) {
+            release(doc_id(item.doc), item.ticket, false);
+        }
+    };
     while (!m_stop.stop_requested()) {
         // Claimed again once half the docs ahead have started, not after each one: a write
         // claims many docs, and the workers never run dry while it is on its way.
@@ -42,14 +54,21 @@ void StepRunner::Impl::claim_work()
         if (queued > ahead / 2) {
             continue; // the workers are busy; look again (and at the stop) shortly
         }
+        const std::size_t want = ahead - queued;
         // Docs whose claim expired or was given back come first: the feed may not bring them
         // again before its whole backlog.
-        const std::size_t want = std::max(ahead - queued, scan);
         std::vector<Work> batch = take_over_watched(want);
-        if (batch.size() < want) {
-            const auto wait = std::chrono::milliseconds(batch.empty() ? 100 : 0);
-            auto fresh = m_work.pop_some_for(want - batch.size(), wait);
-            std::move(fresh.begin(), fresh.end(), std::back_inserter(batch));
+        const auto wait = std::chrono::milliseconds(batch.empty() && window.empty() ? 100 : 0);
+        auto fresh = m_work.pop_some_for(
+            m_options.batch_size - std::min(window.size(), m_options.batch_size), wait);
+        std::move(fresh.begin(), fresh.end(), std::back_inserter(window));
+        while (batch.size() < want && !window.empty()) {
+            const auto pick =
+                window.size() + batch.size() <= want
+                    ? 0
+                    : std::uniform_int_distribution<std::size_t>(0, window.size() - 1)(random);
+            batch.push_back(std::move(window[pick]));
+            window.erase(window.begin() + static_cast<std::ptrdiff_t>(pick));
         }
         if (batch.empty()) {
             if (m_work.closed()) {
@@ -58,16 +77,13 @@ void StepRunner::Impl::claim_work()
             continue;
         }
         if (m_stop.stop_requested()) {
-            for (auto& item : batch) {
-                release(doc_id(item.doc), item.ticket, false); // left for the next start
-            }
+            leave_all(batch);
             return;
         }
-        const std::size_t tried = batch.size();
-        const std::size_t won = claim_batch(std::move(batch));
-        scan =
-            won > 0 || tried < want ? 0 : std::min(std::max(tried, want) * 2, m_options.batch_size);
+        claim_batch(std::move(batch));
     }
+    std::vector<Work> none;
+    leave_all(none);
 }
 
 std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
@@ -113,23 +129,12 @@ std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
             release(id, batch[i].ticket, false);
         }
     }
-    watch_claims_of_others(lost);
+    // Looked at again in a second: by then most are done, and a read now would hold up the
+    // next claim.
+    for (const auto& id : lost) {
+        m_watch.watch(id, std::string());
+    }
     return batch.size() - lost.size();
-}
-
-// Docs another worker claimed first: read in one request to learn how long each claim lasts,
-// then watched, so that the doc is taken over if that worker dies or gives it back.
-void StepRunner::Impl::watch_claims_of_others(const std::vector<std::string>& ids)
-{
-    if (ids.empty()) {
-        return;
-    }
-    for (const auto& [id, doc] : read_watched(ids)) {
-        if (doc && m_selection.selects(*doc)) {
-            const auto claim = claim_of(*doc, m_step.name);
-            m_watch.watch(id, claim ? claim->until : std::string());
-        }
-    }
 }
 
 std::vector<std::pair<std::string, std::optional<nlohmann::json>>>

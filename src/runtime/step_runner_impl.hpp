@@ -35,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -154,7 +155,6 @@ private:
     void claim_work();
     /// Claims the docs of `batch` and queues those won for the workers; returns how many.
     std::size_t claim_batch(std::vector<Work> batch);
-    void watch_claims_of_others(const std::vector<std::string>& ids);
     std::vector<std::pair<std::string, std::optional<nlohmann::json>>>
     read_watched(const std::vector<std::string>& ids);
     std::vector<Work> take_over_watched(std::size_t most);
@@ -236,6 +236,9 @@ private:
     FeedCatchUpProgress m_feed_catch_up; ///< When the feed from its start is the catch-up.
     std::mutex m_failure_mutex;
     std::exception_ptr m_failure;
+    /// Closes m_work once a stop is asked for: the feed's thread may be waiting for room in it,
+    /// which the claimer, stopping too, would never make.
+    std::optional<std::stop_callback<std::function<void()>>> m_stop_closes_work;
     std::optional<LeaseKeeper> m_leases; ///< With RunnerOptions::lease.
     /// With a lease: docs claimed for this worker, waiting for a worker thread (m_work holds the
     /// docs not yet claimed).

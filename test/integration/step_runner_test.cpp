@@ -1,4 +1,5 @@
 #include "conformance.hpp"
+#include "runner_helpers.hpp"
 #include "tcp_proxy.hpp"
 #include "test_server.hpp"
 
@@ -18,67 +19,6 @@
 #include <thread>
 
 TEST_SUITE_BEGIN("step runner");
-
-namespace {
-
-edw::RunnerOptions fast_options(const std::string& listener)
-{
-    edw::RunnerOptions options;
-    options.listener = listener;
-    options.heartbeat = std::chrono::milliseconds(500);
-    options.checkpoint_interval = std::chrono::milliseconds(0);
-    options.jobs = 4;
-    return options;
-}
-
-// A step that counts how often it ran on each doc.
-struct CountingStep {
-    std::mutex mutex;
-    std::map<std::string, int> runs;
-
-    edw::Step step()
-    {
-        edw::Step step = edw::edelweiss::move_to_sps({.hostname = "test"});
-        auto inner = step.run;
-        step.run = [this, inner](const nlohmann::json& doc) {
-            {
-                const std::lock_guard lock(mutex);
-                ++runs[doc["_id"].get<std::string>()];
-            }
-            return inner(doc);
-        };
-        return step;
-    }
-};
-
-// Waits until `count` docs have `step` as their last process entry.
-bool wait_for_step(edw::Database& db, const std::string& step, std::size_t count)
-{
-    for (int i = 0; i < 400; ++i) {
-        edw::ViewQuery query;
-        query.startkey = nlohmann::json::array({step});
-        query.endkey = nlohmann::json::array({step, nlohmann::json::object()});
-        query.reduce = false;
-        if (db.query("process", "lastproc", query).rows.size() >= count) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-}
-
-std::vector<nlohmann::json> docs(const std::string& run, int first, int count)
-{
-    std::vector<nlohmann::json> out;
-    for (int i = first; i < first + count; ++i) {
-        char id[32];
-        std::snprintf(id, sizeof id, "%s_%03d", run.c_str(), i);
-        out.push_back(new_metadata_doc(id));
-    }
-    return out;
-}
-
-} // namespace
 
 TEST_CASE("a runner catches up on waiting docs, then takes new ones from the feed, once each")
 {
@@ -388,84 +328,6 @@ TEST_CASE("a result too large for the server fails its doc alone: the batch's ot
         CHECK((*db->get("ma22a000_004"))["process"].empty());
         CHECK(runner.counts().recorded == 14);
         CHECK(runner.counts().failed == 1);
-    }
-}
-
-TEST_CASE("four workers sharing a step through claims do each of 2,000 docs once, spread over all")
-{
-    for (const auto& backend : backends) {
-        const std::string backend_name = backend.name;
-        CAPTURE(backend_name);
-        auto db = backend.make("edw-it-claims");
-        push_process_design(*db);
-        for (int batch = 0; batch < 2; ++batch) {
-            db->bulk_save(docs("ma22a00" + std::to_string(batch), 0, 500));
-        }
-        CountingStep counting;
-        std::vector<std::unique_ptr<edw::StepRunner>> runners;
-        std::vector<std::jthread> threads;
-        for (int w = 1; w <= 4; ++w) {
-            auto options = fast_options("claims-" + std::to_string(w));
-            options.worker = "worker-" + std::to_string(w);
-            options.lease = std::chrono::seconds(5);
-            // A step that takes a little time, as real ones do: a worker busy with its callbacks
-            // stops reading its feed (its queue is bounded), and the others take the docs.
-            auto step = counting.step();
-            step.run = [inner = step.run](const nlohmann::json& doc) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                return inner(doc);
-            };
-            runners.push_back(std::make_unique<edw::StepRunner>(*db, step, options));
-            threads.emplace_back(
-                [runner = runners.back().get()](std::stop_token stop) { runner->run(stop); });
-        }
-        // Half the docs wait before the workers start, half arrive while they run.
-        for (int batch = 2; batch < 4; ++batch) {
-            db->bulk_save(docs("ma22a00" + std::to_string(batch), 0, 500));
-        }
-        CHECK(wait_for_step(*db, "move_to_sps", 2000));
-        for (auto& thread : threads) {
-            thread.request_stop();
-        }
-        threads.clear();
-        long total = 0;
-        long lost = 0;
-        int busy = 0;
-        for (const auto& runner : runners) {
-            busy += runner->counts().recorded.load() > 100 ? 1 : 0;
-            total += runner->counts().recorded;
-            lost += runner->counts().claims_lost;
-        }
-        // The work is spread over several workers. Not always over all four: claims go in
-        // batches, and on pouchdb-server the first workers can take this small backlog while
-        // the view a late one catches up from is still being brought up to date. How the
-        // step's speed grows with workers is measured by `edw bench pipeline --workers`.
-        CHECK(busy >= 2);
-        MESSAGE(backend_name << ": recorded per worker " << runners[0]->counts().recorded.load()
-                             << ", " << runners[1]->counts().recorded.load() << ", "
-                             << runners[2]->counts().recorded.load() << ", "
-                             << runners[3]->counts().recorded.load() << "; claims lost to another "
-                             << "worker: " << lost);
-        CHECK(total == 2000);
-        CHECK(counting.runs.size() == 2000);
-        int repeated = 0;
-        for (const auto& [id, count] : counting.runs) {
-            repeated += count == 1 ? 0 : 1;
-        }
-        CHECK(repeated == 0);
-        edw::ViewQuery all;
-        all.include_docs = true;
-        int claims_left = 0;
-        int wrong = 0;
-        for (const auto& row : db->all_docs(all).rows) {
-            if (row.id.rfind("_design/", 0) == 0) {
-                continue;
-            }
-            claims_left += row.doc->contains(edw::claim_field) ? 1 : 0;
-            wrong += (*row.doc)["process"].size() == 1 ? 0 : 1;
-        }
-        CHECK(claims_left == 0);
-        CHECK(wrong == 0);
     }
 }
 

@@ -37,6 +37,11 @@ struct PipelineBenchOptions {
     std::string listener_log_level = "info"; ///< Passed to each listener; debug: request timeline.
     /// The steps are trivial Python callbacks (`python3 -m edw.bench step`), not C++ ones.
     bool python = false;
+    /// Listener processes per step share (each with its own feed), sharing the docs by claims
+    /// when `lease_s` is set.
+    int workers = 1;
+    double lease_s = 0;  ///< --lease of each listener, in seconds; 0: no claims.
+    int callback_ms = 0; ///< How long each callback sleeps: a step that takes time.
 };
 
 /// The folder a bench keeps its files in: `given` (made if missing), or a new temporary one.
@@ -71,6 +76,9 @@ struct BenchStepOptions {
     std::size_t batch_size = 200;
     std::string feed_filter = "auto";
     std::string log_level = "info";
+    int worker = 0;      ///< Above 0: one of several workers on these steps, named by it.
+    double lease_s = 0;  ///< Claims with this lease, in seconds; 0: none.
+    int callback_ms = 0; ///< How long each callback sleeps.
 };
 
 /// `edw bench step` (hidden): one listener of the synthetic pipeline, run by `bench pipeline`,

@@ -99,6 +99,22 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
                      "The listeners' log level; debug logs every request with its time")
         ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
         ->capture_default_str();
+    pipeline
+        ->add_option("--workers", options->workers,
+                     "Listener processes for each share of the steps, each following the feed: "
+                     "with --lease they share the docs through claims")
+        ->check(CLI::Range(1, 32))
+        ->capture_default_str();
+    pipeline
+        ->add_option("--lease", options->lease_s,
+                     "Each listener claims its docs with this lease, in seconds (default: no "
+                     "claims)")
+        ->check(CLI::Range(0.5, 3600.0));
+    pipeline
+        ->add_option("--callback-ms", options->callback_ms,
+                     "Each callback sleeps this long, as a step that takes time (default: 0, "
+                     "trivial)")
+        ->check(CLI::Range(0, 600000));
     pipeline->add_flag("--keep", options->keep,
                        "Keep the databases, files and logs afterwards, and say where they are");
     pipeline->callback([&global, &action, options] {
@@ -149,6 +165,9 @@ void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
         ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)));
     step->add_option("--feed-filter", options->feed_filter, "auto, design, selector or all");
     step->add_option("--log-level", options->log_level, "debug, info, warning or error");
+    step->add_option("--worker", options->worker, "Which of several workers on these steps");
+    step->add_option("--lease", options->lease_s, "Claims with this lease, in seconds");
+    step->add_option("--callback-ms", options->callback_ms, "Each callback sleeps this long");
     step->callback([&global, &action, options] {
         action = [&global, options] { return bench_step(global, *options); };
     });

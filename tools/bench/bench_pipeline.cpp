@@ -315,20 +315,33 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
     const std::vector<std::string> command = listener_command(options, environment);
     std::string before;
     for (const auto& share : spread_steps(steps, options.processes)) {
-        std::vector<std::string> argv = command;
-        if (!global.config.empty()) {
-            argv.insert(argv.end(), {"--config", global.config});
-        }
-        argv.insert(argv.end(),
-                    {"--name", joined(share, ","), "--jobs", std::to_string(options.jobs),
-                     "--batch-size", std::to_string(options.batch_size), "--feed-filter",
-                     options.feed_filter, "--log-level", options.listener_log_level});
-        if (!before.empty()) {
-            argv.insert(argv.end(), {"--follows", before});
+        for (int worker = 1; worker <= options.workers; ++worker) {
+            std::vector<std::string> argv = command;
+            if (!global.config.empty()) {
+                argv.insert(argv.end(), {"--config", global.config});
+            }
+            argv.insert(argv.end(),
+                        {"--name", joined(share, ","), "--jobs", std::to_string(options.jobs),
+                         "--batch-size", std::to_string(options.batch_size), "--feed-filter",
+                         options.feed_filter, "--log-level", options.listener_log_level});
+            if (!before.empty()) {
+                argv.insert(argv.end(), {"--follows", before});
+            }
+            std::string log = joined(share, "+");
+            if (options.workers > 1) {
+                argv.insert(argv.end(), {"--worker", std::to_string(worker)});
+                log += "-w" + std::to_string(worker);
+            }
+            if (options.lease_s > 0) {
+                argv.insert(argv.end(), {"--lease", std::to_string(options.lease_s)});
+            }
+            if (options.callback_ms > 0) {
+                argv.insert(argv.end(), {"--callback-ms", std::to_string(options.callback_ms)});
+            }
+            listeners.push_back(
+                std::make_unique<ListenerProcess>(argv, environment, target.dir / (log + ".log")));
         }
         before = share.back();
-        listeners.push_back(std::make_unique<ListenerProcess>(
-            argv, environment, target.dir / (joined(share, "+") + ".log")));
     }
     for (auto& listener : listeners) {
         if (!listener->wait_ready(std::chrono::seconds(60))) {
@@ -338,19 +351,53 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
     return listeners;
 }
 
-// Waits for the last listener to record `count` docs, drawing progress.
-void wait_for_pipeline(ListenerProcess& last, std::uint64_t count)
+// The docs the last step's workers have recorded between them.
+long recorded_by(const std::vector<ListenerProcess*>& workers)
+{
+    long sum = 0;
+    for (auto* worker : workers) {
+        sum += worker->recorded();
+    }
+    return sum;
+}
+
+// Waits until the last step's workers have recorded `count` docs between them; false when one
+// of them ended first or they recorded nothing new for `silence`.
+bool wait_for(const std::vector<ListenerProcess*>& workers, long count,
+              std::chrono::seconds silence)
+{
+    if (workers.size() == 1) {
+        return workers.front()->wait_for(count, silence);
+    }
+    long seen = recorded_by(workers);
+    auto progress_at = Clock::now();
+    while (seen < count) {
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+        const long now = recorded_by(workers);
+        if (now != seen) {
+            seen = now;
+            progress_at = Clock::now();
+        } else if (Clock::now() - progress_at > silence) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Waits for the last step's workers to record `count` docs, drawing progress.
+void wait_for_pipeline(const std::vector<ListenerProcess*>& last, std::uint64_t count)
 {
     Progress progress("pipeline", count, "docs");
     long shown = 0;
     while (shown < static_cast<long>(count)) {
         // No timing assertion: only a listener that ends or stalls for minutes stops the bench.
-        if (!last.wait_for(std::min<long>(shown + 100, static_cast<long>(count)),
-                           std::chrono::seconds(300))) {
-            throw StoreError("the pipeline stopped at " + std::to_string(last.recorded()) + " of " +
-                             std::to_string(count) + " docs; see " + last.log().string());
+        if (!wait_for(last, std::min<long>(shown + 100, static_cast<long>(count)),
+                      std::chrono::seconds(300))) {
+            throw StoreError("the pipeline stopped at " + std::to_string(recorded_by(last)) +
+                             " of " + std::to_string(count) + " docs; see " +
+                             last.front()->log().string());
         }
-        const long now = last.recorded();
+        const long now = recorded_by(last);
         progress.advance(static_cast<std::uint64_t>(now - shown));
         shown = now;
     }
@@ -368,20 +415,20 @@ double percentile(std::vector<double> sorted, double q)
 
 // Single docs, one at a time on the idle pipeline: from just before the PUT to the last step's
 // write having returned.
-std::vector<double> measure_latency(Database& database, ListenerProcess& last, int count,
-                                    std::mt19937_64& rng)
+std::vector<double> measure_latency(Database& database, const std::vector<ListenerProcess*>& last,
+                                    int count, std::mt19937_64& rng)
 {
     std::vector<double> milliseconds;
     const auto docs = make_docs("ma22a001", 0, static_cast<std::uint64_t>(count), rng);
     Progress progress("latency", docs.size(), "docs");
     for (const auto& doc : docs) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20)); // idle again
-        const long before = last.recorded();
+        const long before = recorded_by(last);
         const auto start = Clock::now();
         database.save(doc);
-        if (!last.wait_for(before + 1, std::chrono::seconds(60))) {
+        if (!wait_for(last, before + 1, std::chrono::seconds(60))) {
             throw StoreError("a single doc did not get through the pipeline; see " +
-                             last.log().string());
+                             last.front()->log().string());
         }
         milliseconds.push_back(seconds_since(start) * 1000.0);
         progress.advance(1);
@@ -409,6 +456,10 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
     if (target.backend == "server" && target.base.server.is_file()) {
         throw ConfigError(
             "--backend server needs a server URL in the settings (url in edw.ini, or EDW_URL)");
+    }
+    if (options.python && (options.workers > 1 || options.lease_s > 0 || options.callback_ms > 0)) {
+        throw ConfigError("--workers, --lease and --callback-ms measure C++ listeners; "
+                          "--python takes none of them");
     }
     target.prefix = "edw-bench-" + std::to_string(::getpid()) + "-";
     const bool temporary_dir = options.dir.empty();
@@ -452,14 +503,23 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         pipeline_cpu_start = server_cpu();
         create_bench_docs(*database, options.docs, options.create_batch, rng, "create");
     }
-    wait_for_pipeline(*listeners.back(), options.docs);
+    std::vector<ListenerProcess*> last; // the last step's workers
+    for (std::size_t i = listeners.size() - static_cast<std::size_t>(options.workers);
+         i < listeners.size(); ++i) {
+        last.push_back(listeners[i].get());
+    }
+    wait_for_pipeline(last, options.docs);
     const double seconds = seconds_since(start);
     const double pipeline_server_cpu = server_cpu() - pipeline_cpu_start;
     nlohmann::json listener_cpu = nlohmann::json::array();
     for (auto& listener : listeners) {
         listener_cpu.push_back(round_to(listener->cpu_seconds(), 2));
     }
-    const auto latency = measure_latency(*database, *listeners.back(), options.trickle, rng);
+    nlohmann::json recorded = nlohmann::json::array();
+    for (auto& listener : listeners) {
+        recorded.push_back(listener->recorded());
+    }
+    const auto latency = measure_latency(*database, last, options.trickle, rng);
 
     nlohmann::json rss = nlohmann::json::array();
     for (auto& listener : listeners) {
@@ -486,6 +546,9 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         {"steps", options.steps},
         {"processes", listeners.size()},
         {"step_language", options.python ? "python" : "c++"},
+        {"workers", options.workers},
+        {"lease_s", options.lease_s > 0 ? nlohmann::json(options.lease_s) : nullptr},
+        {"callback_ms", options.callback_ms},
         {"jobs", options.jobs},
         {"batch_size", options.batch_size},
         {"feed_filter", options.feed_filter},
@@ -504,6 +567,7 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
           {"floor_p50", round_to(percentile(null_figures.latency_floor_ms, 0.50), 2)}}},
         {"listener_peak_rss_mb", rss},
         {"listener_feed_rows", feed_rows},
+        {"listener_recorded", recorded}, // each listener's own count, when the run ended
         // CPU seconds from the first create to the last step (the bench's own creating
         // included in neither); the server's only when it runs here (null otherwise).
         {"cpu_s",

@@ -6,6 +6,9 @@
 #include <edw/runtime/step_runner.hpp>
 #include <edw/util/log.hpp>
 
+#include <chrono>
+#include <thread>
+
 namespace edw::tools {
 namespace {
 
@@ -39,13 +42,24 @@ int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
         step.name = name;
         step.follows =
             follows.empty() ? StepPosition::new_document() : StepPosition::after(follows);
-        // Trivial work, so that what is measured is edw and the database.
-        step.run = [](const nlohmann::json&) { return nlohmann::json{{"bench", true}}; };
+        // Trivial work, so that what is measured is edw and the database; or a wait, as a
+        // step that takes time (its CPU left to the others).
+        step.run = [sleep = std::chrono::milliseconds(options.callback_ms)](const nlohmann::json&) {
+            if (sleep.count() > 0) {
+                std::this_thread::sleep_for(sleep);
+            }
+            return nlohmann::json{{"bench", true}};
+        };
         steps.push_back(std::move(step));
         follows = name;
     }
     RunnerOptions runner_options;
-    runner_options.listener = "bench-" + options.name;
+    // Each worker keeps its own checkpoint.
+    runner_options.listener =
+        "bench-" + options.name + (options.worker > 0 ? "-w" + std::to_string(options.worker) : "");
+    if (options.lease_s > 0) {
+        runner_options.lease = std::chrono::milliseconds(static_cast<long>(options.lease_s * 1000));
+    }
     runner_options.design = settings.design;
     runner_options.view = settings.view;
     runner_options.jobs = options.jobs;
