@@ -4,6 +4,8 @@
 #include <edw/app/daemon.hpp>
 #include <edw/app/listener_lock.hpp>
 #include <edw/app/open_database.hpp>
+#include <edw/app/service_manager.hpp>
+#include <edw/app/stop_deadline.hpp>
 #include <edw/runtime/step_runner.hpp>
 #include <edw/status/listener_metrics.hpp>
 #include <edw/util/error.hpp>
@@ -17,6 +19,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -45,6 +49,7 @@ struct ListenerCommandLine {
     double retry_max_delay = 600;
     double lease = 0;
     double step_timeout = 3600;
+    double stop_timeout = 30;
     int metrics_port = -1; ///< -1: no metrics server.
     std::string metrics_address = "127.0.0.1";
 };
@@ -126,6 +131,11 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
                    "thread takes its place (0: no limit)")
         ->check(CLI::Range(0.0, 604800.0))
         ->capture_default_str();
+    app.add_option("--stop-timeout", options.stop_timeout,
+                   "Seconds a stop (SIGTERM) may take to finish the work in hand; past that the "
+                   "listener ends at once, leaving the rest for its next start (0: no limit)")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->capture_default_str();
     app.add_option("--max-attempts", options.max_attempts,
                    "Attempts per doc before a failing doc is parked as status \"failed:<step>\"")
         ->check(CLI::Range(1, 1000))
@@ -161,6 +171,16 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     }
 
     std::optional<Daemon> daemon;
+    // Said to the command that started a daemon, if it still waits for word; else logged.
+    const auto fail = [&daemon, &options](const Error& error) {
+        if (daemon && !daemon->has_reported()) {
+            log_error(error.what());
+            daemon->failed(exit_status_for(error),
+                           options.name + ": " + redact_credentials(error.what()));
+            return exit_status_for(error);
+        }
+        return report_failure(options.name, error);
+    };
     try {
         if (options.daemon && options.log_file.empty()) {
             throw ConfigError("--daemon needs --log-file: a daemon has no terminal to log to");
@@ -217,18 +237,32 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         if (!pidfile.empty()) {
             write_pidfile(pidfile);
         }
-        if (daemon) {
-            daemon->started();
-        }
+        // After the fork: its watchdog is a thread.
+        ServiceManager service;
 
         std::stop_source stop;
         const StopSignals signals(stop);
+        const StopDeadline deadline(
+            stop.get_token(),
+            std::chrono::milliseconds(static_cast<long>(options.stop_timeout * 1000)), exit_failure,
+            [&service] { service.stopping(); });
 
         const auto database = open_database(settings);
         const std::vector<Step> steps =
             spec.make_steps ? spec.make_steps() : std::vector<Step>{spec.make_step()};
         // The steps of a process share one feed and its checkpoint, named by the listener.
         StepGroup group(options.name);
+        // Ready once every step has reached the database: then, and only then, the command
+        // that started a daemon returns 0, and systemd hears READY=1.
+        auto starting = std::make_shared<std::atomic<std::size_t>>(steps.size());
+        runner.on_started = [starting, &daemon, &service] {
+            if (--*starting == 0) {
+                if (daemon) {
+                    daemon->started();
+                }
+                service.ready();
+            }
+        };
         for (const auto& step : steps) {
             RunnerOptions options_of_step = runner;
             // Each step's log lines and claims name it.
@@ -290,26 +324,17 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
     } catch (const AlreadyRunning& error) {
         report_failure(options.name, error);
         return exit_locked;
-    } catch (const HttpError& error) {
+    } catch (const Error& error) {
         // A seq is opaque, so --since SEQ is checked by the server: a 400 on the feed then
         // means the command line was wrong, not the server.
+        const auto* http = dynamic_cast<const HttpError*>(&error);
         const bool given_seq = options.since != "checkpoint" && options.since != "now";
-        if (!given_seq || !error.is_bad_request() ||
-            std::string_view(error.what()).find("changes feed") == std::string_view::npos) {
-            return report_failure(options.name, error);
+        if (http != nullptr && given_seq && http->is_bad_request() &&
+            std::string_view(error.what()).find("changes feed") != std::string_view::npos) {
+            return fail(ConfigError("--since " + options.since +
+                                    ": the server refused it as a seq: " + error.what()));
         }
-        return report_failure(options.name,
-                              ConfigError("--since " + options.since +
-                                          ": the server refused it as a seq: " + error.what()));
-    } catch (const Error& error) {
-        if (daemon && !daemon->has_reported()) {
-            // The starter is still waiting: it prints the reason and exits with the status.
-            log_error(error.what());
-            daemon->failed(exit_status_for(error),
-                           options.name + ": " + redact_credentials(error.what()));
-            return exit_status_for(error);
-        }
-        return report_failure(options.name, error);
+        return fail(error);
     }
 }
 

@@ -130,6 +130,12 @@ void SharedFeed::run(std::stop_token stop)
         };
     }
     const Start start = choose_start();
+    m_runners.front()->m_impl->check_design_doc();
+    for (auto& runner : m_runners) {
+        if (const auto& started = runner->m_impl->options().on_started) {
+            started();
+        }
+    }
     std::mutex mutex;
     std::exception_ptr first_error;
     const auto remember = [&](std::exception_ptr error) {

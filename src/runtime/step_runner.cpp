@@ -70,6 +70,10 @@ void StepRunner::Impl::run(std::stop_token outside_stop)
     const std::stop_callback forward(outside_stop, [this] { m_stop.request_stop(); });
     run_periodic_tasks_once();
     const Seq since = choose_start();
+    check_design_doc();
+    if (m_options.on_started) {
+        m_options.on_started();
+    }
     start_threads();
     try {
         if (m_options.start == StartFrom::checkpoint && !m_catch_up_from_feed) {
@@ -116,6 +120,21 @@ void StepRunner::Impl::run_on_shared_feed(std::stop_token outside_stop, bool vie
         remember_failure(std::current_exception());
     }
     finish_run();
+}
+
+// A step chosen by its process position reads the design doc's view and filter on a server:
+// one missing is said before the listener counts as started, not at its first view query.
+void StepRunner::Impl::check_design_doc()
+{
+    if (m_database.is_local() || !m_selection.position()) {
+        return;
+    }
+    const std::string id = "_design/" + m_options.design;
+    if (!server_design_doc(id)) {
+        throw HttpError("the design doc " + id + " is not in " + m_database.describe() +
+                            " (edw design push uploads it)",
+                        404, "not_found", "missing");
+    }
 }
 
 void StepRunner::Impl::finish_run()
@@ -209,8 +228,8 @@ void StepRunner::Impl::finish_threads()
     // docs not started yet go back to the step's other workers.
     m_work.close();
     if (m_claimer.joinable()) {
+        give_back_unstarted(); // before the claimer is joined: its write may take a while
         m_claimer.join();
-        give_back_unstarted();
     }
     {
         const std::lock_guard lock(m_running_mutex);
@@ -226,6 +245,9 @@ void StepRunner::Impl::finish_threads()
     const std::lock_guard lock(m_workers_mutex);
     for (auto& worker : m_workers) {
         worker.join();
+    }
+    if (m_leases) {
+        give_back_unstarted(); // any a worker took just before the first give-back
     }
     m_outcomes.close();
     m_writer.join();

@@ -111,6 +111,7 @@ std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
         return 0;
     }
     std::vector<std::string> lost;
+    std::vector<std::string> unwanted;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const std::string id = doc_id(docs[i]);
         if (!claimed[i]) {
@@ -124,10 +125,14 @@ std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
             log_info("took over doc " + id + ": the claim of another worker on it had expired");
         }
         batch[i].doc = std::move(*claimed[i]);
+        const auto ticket = batch[i].ticket;
         if (!m_claimed.push(std::move(batch[i]))) {
-            m_leases->give_back({id}); // stopping
-            release(id, batch[i].ticket, false);
+            unwanted.push_back(id); // stopping: the workers take nothing more
+            release(id, ticket, false);
         }
+    }
+    if (!unwanted.empty()) {
+        m_leases->give_back(unwanted);
     }
     // Looked at again in a second: by then most are done, and a read now would hold up the
     // next claim.
@@ -203,6 +208,11 @@ std::vector<StepRunner::Impl::Work> StepRunner::Impl::take_over_watched(std::siz
 void StepRunner::Impl::give_back_unstarted()
 {
     auto unstarted = m_claimed.close_and_take();
+    {
+        const std::lock_guard lock(m_unstarted_mutex);
+        std::move(m_unstarted.begin(), m_unstarted.end(), std::back_inserter(unstarted));
+        m_unstarted.clear();
+    }
     if (unstarted.empty()) {
         return;
     }

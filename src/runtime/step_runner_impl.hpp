@@ -74,6 +74,8 @@ public:
     nlohmann::json server_welcome();
     /// A doc (a design doc) read patiently, as the server's welcome.
     std::optional<nlohmann::json> server_design_doc(const std::string& id);
+    /// Throws when the design doc the step's view and filter are in is missing on the server.
+    void check_design_doc();
 
     RunnerCounts m_counts;
 
@@ -243,6 +245,8 @@ private:
     /// With a lease: docs claimed for this worker, waiting for a worker thread (m_work holds the
     /// docs not yet claimed).
     BoundedQueue<Work> m_claimed;
+    std::mutex m_unstarted_mutex;
+    std::vector<Work> m_unstarted; ///< Claimed docs a worker took as the stop came.
     std::jthread m_claimer;
     ClaimWatch m_watch;                     ///< Docs of the step other workers hold.
     std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.

@@ -17,9 +17,9 @@ void StepRunner::Impl::work()
         const std::string id = doc_id(item->doc);
         Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt, ""};
         if (m_leases && m_stop.stop_requested()) {
-            // Taken just as the stop came: not started, so given back like the others.
-            m_leases->give_back({id});
-            release(id, item->ticket, false);
+            // Taken just as the stop came: not started, so given back with the others.
+            const std::lock_guard lock(m_unstarted_mutex);
+            m_unstarted.push_back(std::move(*item));
             continue;
         }
         const auto run = start_running(id, *item);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -59,6 +60,9 @@ struct RunnerOptions {
     /// Above zero: a callback running longer is given up. Its doc gets a failure record (retry,
     /// then parking), another thread takes its place, and its late result is dropped.
     std::chrono::milliseconds step_timeout{0};
+    /// Called once the runner has reached its database (its checkpoint read, or the database's
+    /// update_seq) and starts catching up and following: what `--daemon` and systemd wait for.
+    std::function<void()> on_started;
 };
 
 /// Counters of what a runner did, for logs, tests and status pages.

@@ -1,0 +1,108 @@
+# Workers sharing a step through claims (--lease) on a server of their own. SIGTERM to one of two
+# workers mid-run: it stops at once and gives back the docs it claimed and had not started, which
+# the other takes long before the 30 s lease could expire. Then the server goes away and a
+# worker is sent SIGTERM: it ends within its --stop-timeout, and once the server is back a new
+# worker finishes every doc, each recorded once.
+. "$(dirname "$0")/lib.sh"
+
+port=${EDW_CLAIMS_STOP_PORT:-15991}
+docs=400
+server_state="$work/server"
+"$EDW_SOURCE_DIR/test/server/start" $port "$server_state" >/dev/null || {
+    fail "cannot start the server"
+    finish
+}
+trap '"$EDW_SOURCE_DIR/test/server/stop" "$server_state"; kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+cat >edw.ini <<INI
+[database]
+url = http://127.0.0.1:$port
+name = edw-claims-stop
+username = $EDW_TEST_USER
+password = $EDW_TEST_PASSWORD
+heartbeat_ms = 1000
+INI
+expect_status 0 "$edw" db create
+expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
+expect_status 0 "$edw" metadata make $docs --run ma26d001
+
+step='sleep 0.02; echo "$EDW_DOC_ID" >>runs.txt; echo "{}"'
+start_worker() { # NAME LEASE [OPTIONS...]
+    local name=$1 lease=$2
+    shift 2
+    "$listen_command" --step move_to_sps --exec "$step" --lease "$lease" --jobs 4 --name "$name" \
+        --lock-dir "$work" --log-file "$name.log" "$@" &
+}
+recorded() { recorded_in "$1.log" move_to_sps; }
+
+start_worker a 30
+a=$!
+start_worker b 30
+b=$!
+for _ in $(seq 1 200); do
+    [ "$(recorded a)" -ge 20 ] && break
+    sleep 0.05
+done
+asked=$(date +%s%N)
+kill -TERM $a
+wait $a && ok "worker a stopped cleanly on SIGTERM" || fail "worker a exited $?"
+term_ms=$((($(date +%s%N) - asked) / 1000000))
+[ $term_ms -lt 5000 ] && ok "worker a stopped in $term_ms ms" || fail "worker a took $term_ms ms to stop"
+gave=$(grep -o "gave back [0-9]* of [0-9]*" a.log | awk '{print $3}')
+[ "${gave:-0}" -gt 0 ] && ok "worker a gave back $gave claimed docs it had not started" ||
+    fail "worker a gave nothing back: $(grep -i "gave back" a.log)"
+for _ in $(seq 1 400); do
+    [ $(($(recorded a) + $(recorded b))) -ge $docs ] && break
+    sleep 0.05
+done
+handoff_ms=$((($(date +%s%N) - asked) / 1000000))
+[ $(($(recorded a) + $(recorded b))) -eq $docs ] &&
+    ok "worker b finished the $docs docs $handoff_ms ms after the SIGTERM (lease: 30 s)" ||
+    fail "only $(($(recorded a) + $(recorded b))) of $docs docs done"
+kill -TERM $b
+wait $b
+
+# The server goes away, then a worker is told to stop: it must not wait for the server.
+expect_status 0 "$edw" metadata make 200 --run ma26d002
+start_worker c 5 --stop-timeout 4
+c=$!
+for _ in $(seq 1 200); do
+    [ "$(recorded c)" -ge 10 ] && break
+    sleep 0.05
+done
+"$EDW_SOURCE_DIR/test/server/stop" "$server_state"
+sleep 0.5
+asked=$(date +%s%N)
+kill -TERM $c
+wait $c
+status=$?
+stop_ms=$((($(date +%s%N) - asked) / 1000000))
+[ $stop_ms -lt 7000 ] && ok "with the server down, worker c ended $stop_ms ms after SIGTERM (exit $status)" ||
+    fail "worker c took $stop_ms ms to end with the server down"
+
+"$EDW_SOURCE_DIR/test/server/start" $port "$server_state" --keep >/dev/null || fail "cannot restart the server"
+start_worker d 5
+d=$!
+total=$((docs + 200))
+done_count() { status_value s.positions.move_to_sps; }
+for _ in $(seq 1 300); do
+    [ "$(done_count)" = "$total" ] && break
+    sleep 0.2
+done
+[ "$(done_count)" = "$total" ] && ok "all $total docs done after the server came back" ||
+    fail "only $(done_count) of $total docs done"
+kill -TERM $d
+wait $d
+
+curl -sf -u "$EDW_TEST_USER:$EDW_TEST_PASSWORD" \
+    "http://127.0.0.1:$port/edw-claims-stop/_all_docs?include_docs=true" >docs.json
+verdict=$(node -e '
+    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
+        .filter((row) => !row.id.startsWith("_design/"));
+    const once = rows.filter((row) =>
+        row.doc.process.length === 1 && row.doc.process[0].name === "move_to_sps");
+    const claimed = rows.filter((row) => row.doc.edw_claim !== undefined);
+    console.log(rows.length + " " + once.length + " " + claimed.length);')
+[ "$verdict" = "$total $total 0" ] && ok "every doc has move_to_sps exactly once and no claim left" ||
+    fail "docs, docs recorded once, docs still claimed: $verdict"
+echo "figures: sigterm_stop_ms=$term_ms server_down_stop_ms=$stop_ms handoff_all_done_ms=$handoff_ms given_back=${gave:-0} runs=$(wc -l <runs.txt)"
+finish
