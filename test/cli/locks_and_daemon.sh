@@ -91,6 +91,44 @@ ls daemon.pid.tmp-* 2>/dev/null && fail "a temporary pid file was left"
 expect_status 74 "$listen_newfiles" --daemon --pidfile /nonexistent/dir/x.pid --log-file daemon.log \
     --lock-dir "$locks"
 expect_output "cannot write pid file /nonexistent/dir/x.pid"
+# --daemon returns 0 only once the daemon has reached its database: a server nobody listens on
+# is the starter's failure (exit 69, unavailable), said on its terminal.
+mkdir -p unreachable && cd unreachable
+printf '[database]\nurl = http://127.0.0.1:9\nname = nowhere\n' >edw.ini
+expect_status 69 "$listen_newfiles" --daemon --log-file daemon.log --lock-dir "$locks"
+expect_output "Couldn't connect to server"
+cd "$work"
+# Under systemd (Type=notify): READY=1 once started, WATCHDOG=1 while it runs, STOPPING=1 at a stop.
+if ldd "$listen_newfiles" | grep -q libsystemd; then
+    /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+end = time.time() + 15
+with open(sys.argv[2], "w") as out:
+    while time.time() < end:
+        try:
+            out.write(s.recv(4096).decode() + "\n")
+            out.flush()
+        except socket.timeout:
+            pass' "$work/notify.sock" "$work/notify.txt" &
+    receiver=$!
+    for _ in $(seq 1 50); do [ -S "$work/notify.sock" ] && break; sleep 0.1; done
+    (cd one && NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=400000 \
+        exec "$listen_newfiles" --lock-dir "$locks" --name notified --log-file notified.log) &
+    notified=$!
+    for _ in $(seq 1 50); do grep -q "WATCHDOG=1" notify.txt 2>/dev/null && break; sleep 0.1; done
+    kill -TERM $notified
+    wait $notified
+    sleep 0.3
+    kill $receiver 2>/dev/null
+    for word in READY=1 WATCHDOG=1 STOPPING=1; do
+        grep -q "^$word" notify.txt && ok "systemd heard $word" || fail "no $word: $(cat notify.txt)"
+    done
+else
+    echo "skipped: the listeners are built without libsystemd (no libsystemd-dev)"
+fi
 # Held lock: refused before detaching, exit 75.
 "$listen_newfiles" --lock-dir "$locks" --log-file held.log &
 holder=$!
