@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <limits>
+#include <map>
 #include <random>
 
 namespace edw {
@@ -35,6 +37,7 @@ void StepRunner::Impl::claim_work()
     // would all race for the same few docs, and most claims would be lost. Each claims a random
     // pick from a window of the docs it has read instead (all of it when it wants as many).
     std::deque<Work> window;
+    std::map<std::string, nlohmann::json> urgent; // freed docs found queued, as read now
     std::mt19937_64 random(std::hash<std::string>{}(m_options.worker) ^
                            static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
     const auto leave_all = [&](std::vector<Work>& batch) {
@@ -57,11 +60,27 @@ void StepRunner::Impl::claim_work()
         const std::size_t want = ahead - queued;
         // Docs whose claim expired or was given back come first: the feed may not bring them
         // again before its whole backlog.
-        std::vector<Work> batch = take_over_watched(want);
+        std::vector<Work> batch = take_over_watched(want, urgent);
         const auto wait = std::chrono::milliseconds(batch.empty() && window.empty() ? 100 : 0);
-        auto fresh = m_work.pop_some_for(
-            m_options.batch_size - std::min(window.size(), m_options.batch_size), wait);
+        // A freed doc already queued here, read before its claim: the whole queue is taken in,
+        // and the doc, as read now, goes first.
+        const std::size_t room =
+            urgent.empty() ? m_options.batch_size - std::min(window.size(), m_options.batch_size)
+                           : std::numeric_limits<std::size_t>::max();
+        auto fresh = m_work.pop_some_for(room, wait);
         std::move(fresh.begin(), fresh.end(), std::back_inserter(window));
+        for (auto it = window.begin(); !urgent.empty() && it != window.end();) {
+            const auto found = urgent.find(doc_id(it->doc));
+            if (found == urgent.end()) {
+                ++it;
+                continue;
+            }
+            it->doc = std::move(found->second);
+            urgent.erase(found);
+            batch.push_back(std::move(*it));
+            it = window.erase(it);
+        }
+        urgent.clear(); // not queued here after all: in a worker's hands, or written
         while (batch.size() < want && !window.empty()) {
             const auto pick =
                 window.size() + batch.size() <= want
@@ -173,7 +192,8 @@ StepRunner::Impl::read_watched(const std::vector<std::string>& ids)
 
 // The watched docs due for a look, read in one request: those still at the step and no longer
 // claimed by a live worker are returned, marked in flight, to be claimed before new work.
-std::vector<StepRunner::Impl::Work> StepRunner::Impl::take_over_watched(std::size_t most)
+std::vector<StepRunner::Impl::Work>
+StepRunner::Impl::take_over_watched(std::size_t most, std::map<std::string, nlohmann::json>& queued)
 {
     std::vector<Work> taken;
     const auto due = m_watch.take_due(ClaimWatch::Clock::now(), most);
@@ -195,7 +215,9 @@ std::vector<StepRunner::Impl::Work> StepRunner::Impl::take_over_watched(std::siz
         {
             const std::lock_guard lock(m_in_flight_mutex);
             if (!m_in_flight.insert(id).second) {
-                continue; // the feed or a retry has it in hand already
+                // In hand already: maybe queued, behind the backlog, as read before its claim.
+                queued[id] = std::move(*doc);
+                continue;
             }
         }
         taken.push_back(Work{std::move(*doc), std::nullopt});

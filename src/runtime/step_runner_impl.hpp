@@ -159,7 +159,10 @@ private:
     std::size_t claim_batch(std::vector<Work> batch);
     std::vector<std::pair<std::string, std::optional<nlohmann::json>>>
     read_watched(const std::vector<std::string>& ids);
-    std::vector<Work> take_over_watched(std::size_t most);
+    /// The watched docs now free to take, marked in flight; those in flight already (queued
+    /// here behind others) go to `queued`, as read now.
+    std::vector<Work> take_over_watched(std::size_t most,
+                                        std::map<std::string, nlohmann::json>& queued);
     void give_back_unstarted();
 
     // Workers (step_runner_workers.cpp) ---------------------------------------------------------
