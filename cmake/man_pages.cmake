@@ -16,7 +16,7 @@ function(edw_man_page target name summary subcommands)
 endfunction()
 
 edw_man_page(edw_cli edw "run scientific data-processing pipelines on a CouchDB changes feed"
-    "db;db create;db info;db delete;design push;metadata make;status;doc get;doc put;doc all;failed;retry;serve;replicate;bench pipeline;bench replicate")
+    "db;db create;db info;db delete;design push;metadata make;status;doc get;doc put;doc all;failed;retry;pause;resume;serve;replicate;bench pipeline;bench replicate")
 edw_man_page(listen_newfiles listen_newfiles "the EDELWEISS move_to_sps step daemon" "")
 edw_man_page(listen_analysis1 listen_analysis1 "the EDELWEISS signal_processing step daemon" "")
 edw_man_page(listen_pipeline listen_pipeline "the EDELWEISS steps in one process, on one changes feed" "")

@@ -26,6 +26,7 @@ void add_metadata_commands(CLI::App& app, const GlobalOptions& global, Action& a
 void add_status_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_retry_commands(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_pause_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_replicate_command(CLI::App& app, const GlobalOptions& global, Action& action);

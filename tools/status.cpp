@@ -113,6 +113,15 @@ void write_steps(std::ostream& out, const PipelineStatus& status)
         out << "(no steps: the design doc declares none (pipeline.json) and no doc has a process "
                "entry yet)\n";
     }
+    for (const auto& step : status.steps) {
+        if (step.pause) {
+            out << "\n"
+                << step.step.name << " is paused since " << step.pause->since
+                << (step.pause->by.empty() ? "" : " by " + step.pause->by)
+                << (step.pause->reason.empty() ? "" : ": " + step.pause->reason) << " (edw resume "
+                << step.step.name << ")\n";
+        }
+    }
     bool any_worker = false;
     for (const auto& step : status.steps) {
         for (const auto& worker : step.in_progress) {

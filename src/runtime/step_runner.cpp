@@ -197,6 +197,10 @@ void StepRunner::Impl::start_threads()
         m_periodic = std::jthread(
             [this](std::stop_token stop) { run_periodic_tasks(m_step.periodic, stop); });
     }
+    if (m_options.pause_check.count() > 0) {
+        check_pause(); // a step paused before the start starts nothing
+        m_pause_watch = std::jthread([this](std::stop_token stop) { watch_pause(stop); });
+    }
     for (int i = 0; i < std::max(1, m_options.jobs); ++i) {
         m_workers.emplace_back([this] { work(); });
     }
@@ -223,6 +227,10 @@ void StepRunner::Impl::finish_threads()
     if (m_watchdog.joinable()) {
         m_watchdog.request_stop();
         m_watchdog.join();
+    }
+    if (m_pause_watch.joinable()) {
+        m_pause_watch.request_stop();
+        m_pause_watch.join();
     }
     // Callbacks already started finish and are written: no half-done step is left. Claimed
     // docs not started yet go back to the step's other workers.

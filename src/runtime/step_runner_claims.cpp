@@ -49,6 +49,9 @@ void StepRunner::Impl::claim_work()
         }
     };
     while (!m_stop.stop_requested()) {
+        if (m_counts.paused.load() && !wait_while_paused()) {
+            break; // a paused step claims nothing
+        }
         // Claimed again once half the docs ahead have started, not after each one: a write
         // claims many docs, and the workers never run dry while it is on its way.
         const std::size_t ahead = claims_ahead();

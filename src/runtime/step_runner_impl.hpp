@@ -4,6 +4,7 @@
 //   step_runner_catch_up.cpp  the docs waiting at the step when the runner starts
 //   step_runner_dispatch.cpp  the feed, which docs run now, dependencies, retry times
 //   step_runner_claims.cpp    with --lease: claims in batches, takeover, give-back at a stop
+//   step_runner_pause.cpp     edw pause: no new callback while the step is paused
 //   step_runner_workers.cpp   the worker pool, callbacks past --step-timeout
 //   step_runner_writer.cpp    batched writes, 409s, the checkpoint
 // A runner follows its own feed (run), or is handed the rows of one that a SharedFeed follows
@@ -26,6 +27,7 @@
 #include <edw/util/progress.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -165,6 +167,13 @@ private:
                                         std::map<std::string, nlohmann::json>& queued);
     void give_back_unstarted();
 
+    // Pause (step_runner_pause.cpp) ------------------------------------------------------------
+    /// Reads the step's pause doc and follows it; logs a change.
+    void check_pause();
+    void watch_pause(std::stop_token stop);
+    /// Waits while the step is paused; false when a stop came first.
+    bool wait_while_paused();
+
     // Workers (step_runner_workers.cpp) ---------------------------------------------------------
     void work();
     std::size_t start_running(const std::string& id, const Work& item);
@@ -251,6 +260,9 @@ private:
     std::mutex m_unstarted_mutex;
     std::vector<Work> m_unstarted; ///< Claimed docs a worker took as the stop came.
     std::jthread m_claimer;
+    std::mutex m_pause_mutex;
+    std::condition_variable_any m_pause_changed;
+    std::jthread m_pause_watch;
     ClaimWatch m_watch;                     ///< Docs of the step other workers hold.
     std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
 };

@@ -16,6 +16,16 @@ void StepRunner::Impl::work()
     while (auto item = queue.pop()) {
         const std::string id = doc_id(item->doc);
         Outcome outcome{id, item->ticket, std::nullopt, nlohmann::json(), std::nullopt, ""};
+        if (m_counts.paused.load() && !wait_while_paused()) {
+            // Stopped while paused: not started, left for the next start (or given back).
+            if (m_leases) {
+                const std::lock_guard lock(m_unstarted_mutex);
+                m_unstarted.push_back(std::move(*item));
+            } else {
+                release(id, item->ticket, false);
+            }
+            continue;
+        }
         if (m_leases && m_stop.stop_requested()) {
             // Taken just as the stop came: not started, so given back with the others.
             const std::lock_guard lock(m_unstarted_mutex);

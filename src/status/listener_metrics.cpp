@@ -88,6 +88,10 @@ std::string prometheus_text(const std::vector<ListenerSnapshot>& snapshots)
            counter(&RunnerCounts::parked));
     metric("edw_docs_in_flight", "gauge", "Callbacks running now.",
            counter(&RunnerCounts::running));
+    metric("edw_step_paused", "gauge", "1 while the step is paused (edw pause).",
+           [](const ListenerSnapshot& snapshot) -> std::optional<std::string> {
+               return snapshot.counts->paused.load() ? "1" : "0";
+           });
     metric("edw_feed_rows_total", "counter", "Changes feed rows read, for this step or not.",
            counter(&RunnerCounts::feed_rows));
     metric("edw_conflicts_total", "counter", "Writes answered 409 and resolved by re-reading.",

@@ -298,6 +298,7 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
         }
     }
     for (auto& step : status.steps) {
+        step.pause = read_pause(database, step.step.name);
         if (step.step.after.is_null()) {
             continue; // a step seen only in failures or claims: where it starts is unknown
         }
@@ -379,7 +380,11 @@ nlohmann::json to_json(const PipelineStatus& status)
                          {"oldest_waiting_seconds", optional(step.oldest_waiting_seconds)},
                          {"done_last_5_min", step.done_in_last(5)},
                          {"done_last_60_min", step.done_in_last(throughput_minutes)},
-                         {"done_per_minute", step.done_per_minute}});
+                         {"done_per_minute", step.done_per_minute},
+                         {"paused", step.pause ? nlohmann::json{{"since", step.pause->since},
+                                                                {"by", step.pause->by},
+                                                                {"reason", step.pause->reason}}
+                                               : nlohmann::json(false)}});
     }
     return {{"database", status.database},
             {"time", status.time},

@@ -104,5 +104,18 @@ verdict=$(node -e '
     console.log(rows.length + " " + once.length + " " + claimed.length);')
 [ "$verdict" = "$total $total 0" ] && ok "every doc has move_to_sps exactly once and no claim left" ||
     fail "docs, docs recorded once, docs still claimed: $verdict"
+# edw pause / resume: stored in the database, shown by edw status.
+expect_status 0 "$edw" pause move_to_sps --reason "new calibration"
+expect_output "paused step move_to_sps"
+expect_status 0 "$edw" pause move_to_sps
+expect_output "was paused already"
+expect_status 0 "$edw" status
+expect_output "move_to_sps is paused since"
+[ "$(status_value 'step("move_to_sps").paused.reason')" = "new calibration" ] &&
+    ok "edw status --json shows the pause and its reason" || fail "no pause in edw status --json"
+expect_status 0 "$edw" resume move_to_sps
+expect_output "resumed step move_to_sps"
+[ "$(status_value 'step("move_to_sps").paused')" = "false" ] && ok "resumed in edw status --json" ||
+    fail "still paused in edw status --json"
 echo "figures: sigterm_stop_ms=$term_ms server_down_stop_ms=$stop_ms handoff_all_done_ms=$handoff_ms given_back=${gave:-0} runs=$(wc -l <runs.txt)"
 finish

@@ -60,6 +60,8 @@ struct RunnerOptions {
     /// Above zero: a callback running longer is given up. Its doc gets a failure record (retry,
     /// then parking), another thread takes its place, and its late result is dropped.
     std::chrono::milliseconds step_timeout{0};
+    /// How often the step's pause (`edw pause`, a `_local` doc) is read; zero: never.
+    std::chrono::milliseconds pause_check{1000};
     /// Called once the runner has reached its database (its checkpoint read, or the database's
     /// update_seq) and starts catching up and following: what `--daemon` and systemd wait for.
     std::function<void()> on_started;
@@ -78,6 +80,7 @@ struct RunnerCounts {
     std::atomic<long> feed_rows{0};   ///< Rows read from the feed, for this step or not.
     std::atomic<long> retries{0};     ///< Failures recorded with a time to try again.
     std::atomic<long> running{0};     ///< Callbacks running now.
+    std::atomic<bool> paused{false};  ///< Paused by `edw pause`: no new callback starts.
     DurationHistogram callback_seconds; ///< How long each callback ran, failed ones included.
 };
 

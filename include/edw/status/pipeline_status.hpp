@@ -2,6 +2,7 @@
 #pragma once
 
 #include <edw/db/database.hpp>
+#include <edw/runtime/step_pause.hpp>
 #include <edw/status/state_counts.hpp>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,7 @@ struct StepStatus {
     std::optional<double> oldest_waiting_seconds;
     /// Docs done per minute over the last hour, oldest first; the last is the current minute.
     std::vector<std::uint64_t> done_per_minute;
+    std::optional<StepPause> pause; ///< Set while `edw pause` holds the step.
     [[nodiscard]] std::uint64_t in_progress_total() const;
     /// Docs done in the last `minutes` minutes (the current minute counted as one).
     [[nodiscard]] std::uint64_t done_in_last(int minutes) const;

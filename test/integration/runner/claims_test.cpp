@@ -1,10 +1,12 @@
 // Workers sharing a step through claims (--lease): every doc once, claims in batches, a stop
-// that gives back what was not started, and claims of a dead worker taken over before new work.
+// that gives back what was not started, claims of a dead worker taken over before new work, and
+// a pause that every worker of the step keeps.
 #include "conformance.hpp"
 #include "runner_helpers.hpp"
 #include "test_server.hpp"
 
 #include <edw/runtime/lease.hpp>
+#include <edw/runtime/step_pause.hpp>
 #include <edw/runtime/step_runner.hpp>
 #include <edw/util/utc_time.hpp>
 
@@ -211,6 +213,68 @@ TEST_CASE("claims a dead worker left are taken over once they expire, before the
         CHECK(runner.counts().taken_over.load() == 20);
         CHECK(last_taken < 200);
         CHECK(counting.order.size() == 320);
+        const auto [claims_left, wrong] = claims_and_wrong_entries(*db);
+        CHECK(claims_left == 0);
+        CHECK(wrong == 0);
+    }
+}
+
+TEST_CASE("edw pause: every worker of the step starts nothing new until resumed, nothing lost")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-pause");
+        push_process_design(*db);
+        db->bulk_save(docs("ma22e000", 0, 300));
+        CountingStep counting;
+        std::vector<std::unique_ptr<edw::StepRunner>> runners;
+        std::vector<std::jthread> threads;
+        for (int w = 1; w <= 2; ++w) {
+            auto options = fast_options("pause-" + std::to_string(w));
+            options.worker = "worker-" + std::to_string(w);
+            options.jobs = 2;
+            options.lease = std::chrono::seconds(30);
+            options.pause_check = std::chrono::milliseconds(200);
+            runners.push_back(
+                std::make_unique<edw::StepRunner>(*db, slow_step(counting, 20), options));
+            threads.emplace_back(
+                [runner = runners.back().get()](std::stop_token stop) { runner->run(stop); });
+        }
+        const auto started = [&] {
+            const std::lock_guard lock(counting.mutex);
+            return counting.order.size();
+        };
+        for (int i = 0; i < 200 && started() < 30; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        REQUIRE(edw::write_pause(
+            *db, "move_to_sps",
+            edw::StepPause{.since = edw::utc_now_iso8601(), .by = "test", .reason = ""}));
+        // Within a check and a callback, no worker starts another.
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));
+        const auto at_pause = started();
+        std::this_thread::sleep_for(std::chrono::milliseconds(800));
+        CHECK(started() == at_pause);
+        CHECK(at_pause < 300);
+        CHECK(runners[0]->counts().paused.load());
+        CHECK(runners[1]->counts().paused.load());
+        CHECK(edw::read_pause(*db, "move_to_sps").value().by == "test");
+        CHECK_FALSE(edw::write_pause(*db, "move_to_sps", edw::StepPause{})); // paused already
+
+        REQUIRE(edw::write_pause(*db, "move_to_sps", std::nullopt));
+        CHECK(wait_for_step(*db, "move_to_sps", 300));
+        for (auto& thread : threads) {
+            thread.request_stop();
+        }
+        threads.clear();
+        CHECK_FALSE(runners[0]->counts().paused.load());
+        int repeated = 0;
+        for (const auto& [id, count] : counting.runs) {
+            repeated += count == 1 ? 0 : 1;
+        }
+        CHECK(counting.runs.size() == 300);
+        CHECK(repeated == 0);
         const auto [claims_left, wrong] = claims_and_wrong_entries(*db);
         CHECK(claims_left == 0);
         CHECK(wrong == 0);
