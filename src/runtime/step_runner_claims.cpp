@@ -35,7 +35,7 @@ void StepRunner::Impl::claim_work()
 {
     // Workers sharing a step read the docs in the same order: claiming them in that order, they
     // would all race for the same few docs, and most claims would be lost. Each claims a random
-    // pick from a window of the docs it has read instead (all of it when it wants as many).
+    // pick from the oldest docs of a window it has read instead (all when it wants as many).
     std::deque<Work> window;
     std::map<std::string, nlohmann::json> urgent; // freed docs found queued, as read now
     std::mt19937_64 random(std::hash<std::string>{}(m_options.worker) ^
@@ -72,23 +72,28 @@ void StepRunner::Impl::claim_work()
                            : std::numeric_limits<std::size_t>::max();
         auto fresh = m_work.pop_some_for(room, wait);
         std::move(fresh.begin(), fresh.end(), std::back_inserter(window));
-        for (auto it = window.begin(); !urgent.empty() && it != window.end();) {
+        // First the docs of a worker that died or gave them back: freed docs read again now
+        // (`urgent`), and docs read with a claim that has expired since.
+        for (auto it = window.begin(); it != window.end();) {
             const auto found = urgent.find(doc_id(it->doc));
-            if (found == urgent.end()) {
+            if (found != urgent.end()) {
+                it->doc = std::move(found->second);
+                urgent.erase(found);
+            } else if (!claim_of(it->doc, m_step.name)) {
                 ++it;
                 continue;
             }
-            it->doc = std::move(found->second);
-            urgent.erase(found);
             batch.push_back(std::move(*it));
             it = window.erase(it);
         }
         urgent.clear(); // not queued here after all: in a worker's hands, or written
+        // Then a random pick among the oldest: no doc waits long, and workers rarely collide.
         while (batch.size() < want && !window.empty()) {
+            const std::size_t oldest = std::min(window.size(), 2 * (want - batch.size()));
             const auto pick =
                 window.size() + batch.size() <= want
                     ? 0
-                    : std::uniform_int_distribution<std::size_t>(0, window.size() - 1)(random);
+                    : std::uniform_int_distribution<std::size_t>(0, oldest - 1)(random);
             batch.push_back(std::move(window[pick]));
             window.erase(window.begin() + static_cast<std::ptrdiff_t>(pick));
         }

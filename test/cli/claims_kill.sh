@@ -42,13 +42,7 @@ for w in 1 2 3; do kill -TERM "${pids[$w]}"; done
 wait
 
 embedded_all_docs $db >docs.json
-verdict=$(node -e '
-    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
-        .filter((row) => !row.id.startsWith("_design/"));
-    const once = rows.filter((row) =>
-        row.doc.process.length === 1 && row.doc.process[0].name === "move_to_sps");
-    const claimed = rows.filter((row) => row.doc.edw_claim !== undefined);
-    console.log(rows.length + " " + once.length + " " + claimed.length);')
+verdict=$(claims_verdict docs.json)
 [ "$verdict" = "$docs $docs 0" ] && ok "every doc has move_to_sps exactly once and no claim left" ||
     fail "docs, docs recorded once, docs still claimed: $verdict"
 runs=$(wc -l <runs.txt)

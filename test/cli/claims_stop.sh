@@ -95,13 +95,7 @@ wait $d
 
 curl -sf -u "$EDW_TEST_USER:$EDW_TEST_PASSWORD" \
     "http://127.0.0.1:$port/edw-claims-stop/_all_docs?include_docs=true" >docs.json
-verdict=$(node -e '
-    const rows = JSON.parse(require("fs").readFileSync("docs.json")).rows
-        .filter((row) => !row.id.startsWith("_design/"));
-    const once = rows.filter((row) =>
-        row.doc.process.length === 1 && row.doc.process[0].name === "move_to_sps");
-    const claimed = rows.filter((row) => row.doc.edw_claim !== undefined);
-    console.log(rows.length + " " + once.length + " " + claimed.length);')
+verdict=$(claims_verdict docs.json)
 [ "$verdict" = "$total $total 0" ] && ok "every doc has move_to_sps exactly once and no claim left" ||
     fail "docs, docs recorded once, docs still claimed: $verdict"
 # edw pause / resume: stored in the database, shown by edw status.

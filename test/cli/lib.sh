@@ -97,6 +97,18 @@ wait_for_position() {
     echo "$at"
 }
 
+# claims_verdict FILE: of the docs in an _all_docs?include_docs answer, "<docs> <with exactly
+# move_to_sps> <still claimed>", for the tests of workers sharing that step through claims.
+claims_verdict() {
+    node -e '
+        const rows = JSON.parse(require("fs").readFileSync(process.argv[1])).rows
+            .filter((row) => !row.id.startsWith("_design/"));
+        const once = rows.filter((row) =>
+            row.doc.process.length === 1 && row.doc.process[0].name === "move_to_sps");
+        const claimed = rows.filter((row) => row.doc.edw_claim !== undefined);
+        console.log(rows.length + " " + once.length + " " + claimed.length);' "$1"
+}
+
 # recorded_in LOG STEP: how many docs a listener's log says it recorded STEP on.
 recorded_in() {
     grep -ho "recorded $2 on [0-9]*" "$1" | awk '{s += $4} END {print s + 0}'

@@ -65,13 +65,7 @@ public:
     {
         std::unique_lock lock(m_mutex);
         m_not_empty.wait(lock, [&] { return m_closed || !m_items.empty(); });
-        std::vector<T> items;
-        while (!m_items.empty() && items.size() < most) {
-            items.push_back(std::move(m_items.front()));
-            m_items.pop_front();
-        }
-        m_not_full.notify_all();
-        return items;
+        return take_up_to(most);
     }
 
     /// As pop_some, but waits at most `wait` for the first item: empty on a timeout too.
@@ -80,13 +74,7 @@ public:
     {
         std::unique_lock lock(m_mutex);
         m_not_empty.wait_for(lock, wait, [&] { return m_closed || !m_items.empty(); });
-        std::vector<T> items;
-        while (!m_items.empty() && items.size() < most) {
-            items.push_back(std::move(m_items.front()));
-            m_items.pop_front();
-        }
-        m_not_full.notify_all();
-        return items;
+        return take_up_to(most);
     }
 
     /// Waits at most `wait` for the queue to hold fewer than `level` items (or to be closed);
@@ -134,6 +122,18 @@ public:
     }
 
 private:
+    // With m_mutex held.
+    std::vector<T> take_up_to(std::size_t most)
+    {
+        std::vector<T> items;
+        while (!m_items.empty() && items.size() < most) {
+            items.push_back(std::move(m_items.front()));
+            m_items.pop_front();
+        }
+        m_not_full.notify_all();
+        return items;
+    }
+
     std::size_t m_capacity;
     mutable std::mutex m_mutex;
     std::condition_variable m_not_full;
