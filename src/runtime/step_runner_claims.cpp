@@ -38,6 +38,9 @@ void StepRunner::Impl::claim_work()
     // pick from the oldest docs of a window it has read instead (all when it wants as many).
     std::deque<Work> window;
     std::map<std::string, nlohmann::json> urgent; // freed docs found queued, as read now
+    // A worker whose whole batch was claimed already trails others that took big batches: it
+    // tries twice as many docs each time until it wins some, instead of trailing forever.
+    std::size_t scan = 0;
     std::mt19937_64 random(std::hash<std::string>{}(m_options.worker) ^
                            static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
     const auto leave_all = [&](std::vector<Work>& batch) {
@@ -60,7 +63,7 @@ void StepRunner::Impl::claim_work()
         if (queued > ahead / 2) {
             continue; // the workers are busy; look again (and at the stop) shortly
         }
-        const std::size_t want = ahead - queued;
+        const std::size_t want = std::max(ahead - queued, scan);
         // Docs whose claim expired or was given back come first: the feed may not bring them
         // again before its whole backlog.
         std::vector<Work> batch = take_over_watched(want, urgent);
@@ -107,7 +110,9 @@ void StepRunner::Impl::claim_work()
             leave_all(batch);
             return;
         }
-        claim_batch(std::move(batch));
+        const std::size_t tried = batch.size();
+        const std::size_t won = claim_batch(std::move(batch));
+        scan = won > 0 || tried < want ? 0 : std::min(want * 2, m_options.batch_size);
     }
     std::vector<Work> none;
     leave_all(none);
