@@ -73,21 +73,31 @@ void StepRunner::Impl::claim_work()
         const std::size_t room =
             urgent.empty() ? m_options.batch_size - std::min(window.size(), m_options.batch_size)
                            : std::numeric_limits<std::size_t>::max();
-        auto fresh = m_work.pop_some_for(room, wait);
-        std::move(fresh.begin(), fresh.end(), std::back_inserter(window));
-        // First the docs of a worker that died or gave them back: freed docs read again now
-        // (`urgent`), and docs read with a claim that has expired since.
-        for (auto it = window.begin(); it != window.end();) {
-            const auto found = urgent.find(doc_id(it->doc));
-            if (found != urgent.end()) {
-                it->doc = std::move(found->second);
-                urgent.erase(found);
-            } else if (!claim_of(it->doc, m_step.name)) {
-                ++it;
-                continue;
+        // First the docs of a worker that died or gave them back: docs read with a claim that
+        // has expired since (looked at once, as they come in), and freed docs read again now.
+        const auto first_if_freed = [&urgent](Work& item) {
+            const auto found = urgent.find(doc_id(item.doc));
+            if (found == urgent.end()) {
+                return false;
             }
-            batch.push_back(std::move(*it));
-            it = window.erase(it);
+            item.doc = std::move(found->second);
+            urgent.erase(found);
+            return true;
+        };
+        for (auto it = window.begin(); !urgent.empty() && it != window.end();) {
+            if (first_if_freed(*it)) {
+                batch.push_back(std::move(*it));
+                it = window.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (auto& item : m_work.pop_some_for(room, wait)) {
+            if (first_if_freed(item) || claim_of(item.doc, m_step.name)) {
+                batch.push_back(std::move(item));
+            } else {
+                window.push_back(std::move(item));
+            }
         }
         urgent.clear(); // not queued here after all: in a worker's hands, or written
         // Then a random pick among the oldest: no doc waits long, and workers rarely collide.
