@@ -48,8 +48,9 @@ wait $a && ok "worker a stopped cleanly on SIGTERM" || fail "worker a exited $?"
 term_ms=$((($(date +%s%N) - asked) / 1000000))
 [ $term_ms -lt 5000 ] && ok "worker a stopped in $term_ms ms" || fail "worker a took $term_ms ms to stop"
 gave=$(grep -o "gave back [0-9]* of [0-9]*" a.log | awk '{print $3}')
-[ "${gave:-0}" -gt 0 ] && ok "worker a gave back $gave claimed docs it had not started" ||
-    fail "worker a gave nothing back: $(grep -i "gave back" a.log)"
+# Usually a few dozen; none when its queue of claimed docs happened to be empty at the signal
+# (a loaded machine). What must hold either way is checked next: no doc waits for the lease.
+echo "worker a gave back ${gave:-0} claimed docs it had not started"
 for _ in $(seq 1 400); do
     [ $(($(recorded a) + $(recorded b))) -ge $docs ] && break
     sleep 0.05
