@@ -79,6 +79,42 @@ void write_states(std::ostream& out, const std::vector<StateGroup>& groups)
     }
 }
 
+// "workers:" then a line per worker record: "  move_to_sps  host:41/listen_newfiles  running
+// since 2026-12-07T10:00:00.000Z, 120 done, 4 in hand, lease 30 s".
+void write_worker_records(std::ostream& out, const PipelineStatus& status)
+{
+    std::size_t step_width = 0;
+    std::size_t name_width = 0;
+    for (const auto& step : status.steps) {
+        for (const auto& seen : step.worker_records) {
+            step_width = std::max(step_width, step.step.name.size());
+            name_width = std::max(name_width, seen.record.name.size());
+        }
+    }
+    if (name_width == 0) {
+        return;
+    }
+    out << "\nworkers:\n";
+    for (const auto& step : status.steps) {
+        for (const auto& seen : step.worker_records) {
+            const auto& record = seen.record;
+            out << "  " << std::left << std::setw(static_cast<int>(step_width)) << step.step.name
+                << "  " << std::setw(static_cast<int>(name_width)) << record.name << "  "
+                << seen.state() << " since " << seen.since() << ", " << record.done << " done";
+            if (seen.liveness == WorkerLiveness::live) {
+                out << ", " << record.in_hand << " in hand";
+            }
+            if (record.lease_s) {
+                out << ", lease " << *record.lease_s << " s";
+            }
+            if (!record.shard.empty()) {
+                out << ", shard " << record.shard;
+            }
+            out << (seen.liveness == WorkerLiveness::dead ? " (no heartbeat since)" : "") << "\n";
+        }
+    }
+}
+
 void write_steps(std::ostream& out, const PipelineStatus& status)
 {
     const auto cell = [&out](const auto& value, int width) {
@@ -122,6 +158,7 @@ void write_steps(std::ostream& out, const PipelineStatus& status)
                 << step.step.name << ")\n";
         }
     }
+    write_worker_records(out, status);
     bool any_worker = false;
     for (const auto& step : status.steps) {
         for (const auto& worker : step.in_progress) {

@@ -131,6 +131,13 @@ void SharedFeed::run(std::stop_token stop)
     }
     const Start start = choose_start();
     m_runners.front()->m_impl->check_design_doc();
+    // Every step may join its workers before any announces itself: a refusal leaves no record.
+    for (auto& runner : m_runners) {
+        runner->m_impl->check_join();
+    }
+    for (auto& runner : m_runners) {
+        runner->m_impl->announce();
+    }
     for (auto& runner : m_runners) {
         if (const auto& started = runner->m_impl->options().on_started) {
             started();

@@ -14,9 +14,7 @@ namespace {
 
 std::string this_worker(const std::string& listener)
 {
-    char host[256] = "unknown-host";
-    ::gethostname(host, sizeof host - 1);
-    return std::string(host) + ":" + std::to_string(::getpid()) + "/" + listener;
+    return this_host_name() + ":" + std::to_string(::getpid()) + "/" + listener;
 }
 
 } // namespace
@@ -71,6 +69,8 @@ void StepRunner::Impl::run(std::stop_token outside_stop)
     run_periodic_tasks_once();
     const Seq since = choose_start();
     check_design_doc();
+    check_join();
+    announce();
     if (m_options.on_started) {
         m_options.on_started();
     }
@@ -199,7 +199,9 @@ void StepRunner::Impl::start_threads()
     }
     if (m_options.pause_check.count() > 0) {
         check_pause(); // a step paused before the start starts nothing
-        m_pause_watch = std::jthread([this](std::stop_token stop) { watch_pause(stop); });
+    }
+    if (m_options.pause_check.count() > 0 || !m_started_at.empty()) {
+        m_step_watch = std::jthread([this](std::stop_token stop) { watch_step(stop); });
     }
     for (int i = 0; i < std::max(1, m_options.jobs); ++i) {
         m_workers.emplace_back([this] { work(); });
@@ -228,9 +230,9 @@ void StepRunner::Impl::finish_threads()
         m_watchdog.request_stop();
         m_watchdog.join();
     }
-    if (m_pause_watch.joinable()) {
-        m_pause_watch.request_stop();
-        m_pause_watch.join();
+    if (m_step_watch.joinable()) {
+        m_step_watch.request_stop();
+        m_step_watch.join();
     }
     // Callbacks already started finish and are written: no half-done step is left. Claimed
     // docs not started yet go back to the step's other workers.
@@ -261,6 +263,9 @@ void StepRunner::Impl::finish_threads()
     m_writer.join();
     m_retries.reset(); // docs waiting for a retry are found again at the next start
     m_leases.reset();
+    if (!m_started_at.empty()) {
+        beat(true); // other workers and edw status see a stop, not a death
+    }
 }
 
 void StepRunner::Impl::remember_failure(std::exception_ptr failure)

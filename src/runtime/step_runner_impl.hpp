@@ -5,6 +5,7 @@
 //   step_runner_dispatch.cpp  the feed, which docs run now, dependencies, retry times
 //   step_runner_claims.cpp    with --lease: claims in batches, takeover, give-back at a stop
 //   step_runner_pause.cpp     edw pause: no new callback while the step is paused
+//   step_runner_beat.cpp      the worker's record: joining the step's workers, heartbeats
 //   step_runner_workers.cpp   the worker pool, callbacks past --step-timeout
 //   step_runner_writer.cpp    batched writes, 409s, the checkpoint
 // A runner follows its own feed (run), or is handed the rows of one that a SharedFeed follows
@@ -20,6 +21,7 @@
 #include <edw/runtime/lease.hpp>
 #include <edw/runtime/retry_schedule.hpp>
 #include <edw/runtime/step_runner.hpp>
+#include <edw/runtime/step_workers.hpp>
 #include <edw/util/backoff.hpp>
 #include <edw/util/bounded_queue.hpp>
 #include <edw/util/error.hpp>
@@ -78,6 +80,11 @@ public:
     std::optional<nlohmann::json> server_design_doc(const std::string& id);
     /// Throws when the design doc the step's view and filter are in is missing on the server.
     void check_design_doc();
+    /// Reads the step's live workers: throws ConfigError when this one may not run beside them
+    /// (step_runner_beat.cpp); an unleased worker joining leased ones takes their lease.
+    void check_join();
+    /// Writes this worker's first record, once check_join has passed.
+    void announce();
 
     RunnerCounts m_counts;
 
@@ -170,9 +177,15 @@ private:
     // Pause (step_runner_pause.cpp) ------------------------------------------------------------
     /// Reads the step's pause doc and follows it; logs a change.
     void check_pause();
-    void watch_pause(std::stop_token stop);
     /// Waits while the step is paused; false when a stop came first.
     bool wait_while_paused();
+
+    // The worker's record (step_runner_beat.cpp) ----------------------------------------------
+    [[nodiscard]] WorkerRecord my_record(bool stopping);
+    /// Writes this worker's record; never throws (a missed beat is logged).
+    void beat(bool stopping = false);
+    /// Reads the pause each pause_check and beats each worker_beat, until stopped.
+    void watch_step(std::stop_token stop);
 
     // Workers (step_runner_workers.cpp) ---------------------------------------------------------
     void work();
@@ -262,8 +275,9 @@ private:
     std::jthread m_claimer;
     std::mutex m_pause_mutex;
     std::condition_variable_any m_pause_changed;
-    std::jthread m_pause_watch;
-    ClaimWatch m_watch;                     ///< Docs of the step other workers hold.
+    std::jthread m_step_watch; ///< Pause checks and heartbeats.
+    std::string m_started_at;  ///< When the worker announced itself; empty: it did not.
+    ClaimWatch m_watch;        ///< Docs of the step other workers hold.
     std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
 };
 

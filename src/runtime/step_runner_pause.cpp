@@ -34,17 +34,6 @@ void StepRunner::Impl::check_pause()
     }
 }
 
-void StepRunner::Impl::watch_pause(std::stop_token stop)
-{
-    std::mutex mutex;
-    std::condition_variable_any wait;
-    std::unique_lock lock(mutex);
-    while (!wait.wait_for(lock, stop, m_options.pause_check, [] { return false; }) &&
-           !stop.stop_requested()) {
-        check_pause();
-    }
-}
-
 bool StepRunner::Impl::wait_while_paused()
 {
     std::unique_lock lock(m_pause_mutex);

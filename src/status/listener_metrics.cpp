@@ -92,6 +92,12 @@ std::string prometheus_text(const std::vector<ListenerSnapshot>& snapshots)
            [](const ListenerSnapshot& snapshot) -> std::optional<std::string> {
                return snapshot.counts->paused.load() ? "1" : "0";
            });
+    metric("edw_step_workers_live", "gauge",
+           "The step's live workers, this one included, from their heartbeat records.",
+           counter(&RunnerCounts::workers_live));
+    metric("edw_step_workers_dead", "gauge",
+           "The step's workers silent for three heartbeats (or gone) in the last day.",
+           counter(&RunnerCounts::workers_dead));
     metric("edw_feed_rows_total", "counter", "Changes feed rows read, for this step or not.",
            counter(&RunnerCounts::feed_rows));
     metric("edw_conflicts_total", "counter", "Writes answered 409 and resolved by re-reading.",

@@ -299,6 +299,10 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
     }
     for (auto& step : status.steps) {
         step.pause = read_pause(database, step.step.name);
+        for (auto& record : read_workers(database, step.step.name)) {
+            const auto liveness = edw::liveness(record, now, this_host_name());
+            step.worker_records.push_back({std::move(record), liveness});
+        }
         if (step.step.after.is_null()) {
             continue; // a step seen only in failures or claims: where it starts is unknown
         }
@@ -356,6 +360,50 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
     return status;
 }
 
+std::string WorkerSeen::state() const
+{
+    switch (liveness) {
+    case WorkerLiveness::live:
+        return record.state == "paused" ? "paused" : "running";
+    case WorkerLiveness::stopped:
+        return "stopped";
+    case WorkerLiveness::dead:
+        break;
+    }
+    return "dead";
+}
+
+const std::string& WorkerSeen::since() const
+{
+    return liveness == WorkerLiveness::live ? record.started : record.beat;
+}
+
+namespace {
+
+nlohmann::json worker_records_json(const StepStatus& step)
+{
+    auto list = nlohmann::json::array();
+    for (const auto& seen : step.worker_records) {
+        const auto& record = seen.record;
+        list.push_back(
+            {{"name", record.name},
+             {"host", record.host},
+             {"pid", record.pid},
+             {"listener", record.listener},
+             {"state", seen.state()},
+             {"since", seen.since()},
+             {"started", record.started},
+             {"last_beat", record.beat},
+             {"done", record.done},
+             {"in_hand", record.in_hand},
+             {"lease_s", record.lease_s ? nlohmann::json(*record.lease_s) : nlohmann::json()},
+             {"shard", record.shard.empty() ? nlohmann::json() : nlohmann::json(record.shard)}});
+    }
+    return list;
+}
+
+} // namespace
+
 nlohmann::json to_json(const PipelineStatus& status)
 {
     nlohmann::json steps = nlohmann::json::array();
@@ -381,6 +429,7 @@ nlohmann::json to_json(const PipelineStatus& status)
                          {"done_last_5_min", step.done_in_last(5)},
                          {"done_last_60_min", step.done_in_last(throughput_minutes)},
                          {"done_per_minute", step.done_per_minute},
+                         {"worker_records", worker_records_json(step)},
                          {"paused", step.pause ? nlohmann::json{{"since", step.pause->since},
                                                                 {"by", step.pause->by},
                                                                 {"reason", step.pause->reason}}

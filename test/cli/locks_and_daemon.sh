@@ -27,13 +27,15 @@ name = edelweiss
 INI
 expect_status 75 "$listen_newfiles" --config abs.ini --lock-dir "$locks"
 expect_output "already running on file:$work/one/edw-data/edelweiss.db (pid $first)"
-# Another listener name on the same store is another instance.
-(cd one && exec "$listen_newfiles" --name other --lock-dir "$locks" --log-file other.log) &
-other=$!
-for _ in $(seq 1 100); do grep -q "starting step" one/other.log 2>/dev/null && break; sleep 0.1; done
-kill -0 $other 2>/dev/null && ok "another --name on the same store runs" || fail "$(cat one/other.log)"
-kill -TERM $first $second $other
-wait $first $second $other || fail "a listener failed to stop"
+# Another listener name on the same store is another instance: its lock lets it start, and
+# then the step's worker records refuse it, a second worker of move_to_sps without --lease.
+status=0
+(cd one && exec "$listen_newfiles" --name other --lock-dir "$locks" >other.out 2>&1) || status=$?
+[ $status = 2 ] && grep -q "its live worker .*/listen_newfiles, and two workers without --lease" \
+    one/other.out && ok "another --name on the same store gets past the lock, then is refused as a second unleased worker (exit 2)" ||
+    fail "another --name: exit $status: $(cat one/other.out)"
+kill -TERM $first $second
+wait $first $second || fail "a listener failed to stop"
 
 # The lock file names its holder; the files live in the lock folder, not loose in /tmp.
 [ "$(ls "$locks" | wc -l)" = 3 ] && ok "three lock files in the lock folder" || fail "$(ls "$locks")"

@@ -74,11 +74,25 @@ function drawDiagram(status) {
   for (const step of status.steps) {
     diagram.append(element("span", { class: "arrow" }, "→"));
     const failed = element("span", { class: step.failed ? "bad" : "" }, step.failed + " failed");
-    diagram.append(element("div", { class: "node", "data-node": step.name },
+    const node = element("div", { class: "node", "data-node": step.name },
       element("strong", {}, step.name),
       element("span", {}, step.waiting + " waiting · " + step.in_progress + " running"),
       failed,
-      element("span", {}, step.done + " done")));
+      element("span", {}, step.done + " done"));
+    const records = step.worker_records || [];
+    const live = records.filter((w) => w.state === "running" || w.state === "paused").length;
+    const dead = records.filter((w) => w.state === "dead").length;
+    if (records.length) {
+      node.append(element("span", { class: dead ? "bad" : "", "data-workers": live },
+        live + (live === 1 ? " worker" : " workers") + (dead ? " · " + dead + " dead" : "")));
+    }
+    if (step.paused) {
+      const paused = element("span", { class: "paused" }, "paused");
+      paused.title = "since " + step.paused.since + (step.paused.by ? " by " + step.paused.by : "") +
+        (step.paused.reason ? ": " + step.paused.reason : "") + " (edw resume " + step.name + ")";
+      node.append(paused);
+    }
+    diagram.append(node);
   }
   diagram.append(element("span", { class: "arrow" }, "→"));
   diagram.append(element("div", { class: "node end", "data-node": "finished" },
@@ -205,6 +219,26 @@ async function loadLists() {
   await Promise.all(["waiting", "failed", "retrying"].map(loadList));
 }
 
+// The selected step's workers, live ones first as the status lists them.
+function drawWorkers() {
+  const step = (state.status ? state.status.steps : []).find((s) => s.name === state.step);
+  const records = step ? step.worker_records || [] : [];
+  $("workers-box").hidden = records.length === 0;
+  const body = $("workers").tBodies[0];
+  body.replaceChildren();
+  for (const worker of records) {
+    const live = worker.state === "running" || worker.state === "paused";
+    const sharing = worker.lease_s !== null ? "lease " + worker.lease_s + " s"
+      : worker.shard ? "shard " + worker.shard : "";
+    const since = element("td", {}, ageSince(worker.since));
+    since.title = worker.since;
+    body.append(element("tr", { class: worker.state, "data-worker": worker.name },
+      element("td", {}, worker.name), element("td", {}, worker.state), since,
+      element("td", {}, String(worker.done)), element("td", {}, live ? String(worker.in_hand) : ""),
+      element("td", {}, sharing)));
+  }
+}
+
 function selectStep(name) {
   if (state.step !== name) {
     state.step = name;
@@ -219,6 +253,7 @@ function selectStep(name) {
     button.setAttribute("aria-selected", String(button.dataset.step === name));
   }
   $("step").hidden = false;
+  drawWorkers();
   loadLists().catch(showError);
 }
 
@@ -326,6 +361,7 @@ async function refresh(force) {
     state.step = status.steps.length ? status.steps[0].name : null;
   }
   drawTabs(status);
+  drawWorkers();
   $("step").hidden = !state.step;
   if (state.step && $("doc-view").hidden) await loadLists();
 }

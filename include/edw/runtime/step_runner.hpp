@@ -62,6 +62,10 @@ struct RunnerOptions {
     std::chrono::milliseconds step_timeout{0};
     /// How often the step's pause (`edw pause`, a `_local` doc) is read; zero: never.
     std::chrono::milliseconds pause_check{1000};
+    /// How often the worker writes its record (`_local/edw-workers-<step>`): host, pid, counts,
+    /// state. Three missed beats make it dead for other workers and `edw status`. Zero: no
+    /// record, and no check against the step's other workers at start.
+    std::chrono::milliseconds worker_beat{5000};
     /// Called once the runner has reached its database (its checkpoint read, or the database's
     /// update_seq) and starts catching up and following: what `--daemon` and systemd wait for.
     std::function<void()> on_started;
@@ -81,6 +85,9 @@ struct RunnerCounts {
     std::atomic<long> retries{0};     ///< Failures recorded with a time to try again.
     std::atomic<long> running{0};     ///< Callbacks running now.
     std::atomic<bool> paused{false};  ///< Paused by `edw pause`: no new callback starts.
+    std::atomic<long> workers_live{
+        0}; ///< The step's live workers, this one included, as last read.
+    std::atomic<long> workers_dead{0};  ///< The step's workers that died in the last day.
     DurationHistogram callback_seconds; ///< How long each callback ran, failed ones included.
 };
 

@@ -3,6 +3,7 @@
 
 #include <edw/db/database.hpp>
 #include <edw/runtime/step_pause.hpp>
+#include <edw/runtime/step_workers.hpp>
 #include <edw/status/state_counts.hpp>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,16 @@ struct WorkerClaims {
     std::uint64_t docs = 0;
 };
 
+/// A worker of a step as its record says, and what that means at the time status was read.
+struct WorkerSeen {
+    WorkerRecord record;
+    WorkerLiveness liveness = WorkerLiveness::live;
+    /// "running" or "paused" while live, else "stopped" or "dead".
+    [[nodiscard]] std::string state() const;
+    /// Since when it is in that state: its start while live, its last beat after.
+    [[nodiscard]] const std::string& since() const;
+};
+
 /// The documents of one step.
 struct StepStatus {
     PipelineStep step;
@@ -53,6 +64,9 @@ struct StepStatus {
     /// Docs done per minute over the last hour, oldest first; the last is the current minute.
     std::vector<std::uint64_t> done_per_minute;
     std::optional<StepPause> pause; ///< Set while `edw pause` holds the step.
+    /// The step's workers (`_local/edw-workers-<step>`): live ones, and those that stopped or
+    /// died in the last day; oldest start first.
+    std::vector<WorkerSeen> worker_records;
     [[nodiscard]] std::uint64_t in_progress_total() const;
     /// Docs done in the last `minutes` minutes (the current minute counted as one).
     [[nodiscard]] std::uint64_t done_in_last(int minutes) const;

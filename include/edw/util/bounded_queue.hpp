@@ -20,6 +20,16 @@ public:
         : m_capacity(capacity)
     {}
 
+    /// Makes room for more items (never fewer).
+    void raise_capacity(std::size_t capacity)
+    {
+        const std::lock_guard lock(m_mutex);
+        if (capacity > m_capacity) {
+            m_capacity = capacity;
+            m_not_full.notify_all();
+        }
+    }
+
     /// Waits for room; returns false (dropping `item`) when the queue was closed.
     bool push(T item)
     {
