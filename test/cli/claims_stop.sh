@@ -59,6 +59,9 @@ handoff_ms=$((($(date +%s%N) - asked) / 1000000))
 [ $(($(recorded a) + $(recorded b))) -eq $docs ] &&
     ok "worker b finished the $docs docs $handoff_ms ms after the SIGTERM (lease: 30 s)" ||
     fail "only $(($(recorded a) + $(recorded b))) of $docs docs done"
+workers() { status_value 'step("move_to_sps").worker_records.map((w) => w.listener + "=" + w.state).sort().join(" ")'; }
+[ "$(workers)" = "a=stopped b=running" ] && ok "edw status --json lists worker a as stopped, b as running" ||
+    fail "worker records: $(workers)"
 kill -TERM $b
 wait $b
 
@@ -93,6 +96,12 @@ done
     fail "only $(done_count) of $total docs done"
 kill -TERM $d
 wait $d
+# Worker c could not say it stopped (the server was down): its pid is gone, so it is dead.
+[ "$(workers)" = "a=stopped b=stopped c=dead d=stopped" ] &&
+    ok "edw status --json: c, which stopped with the server down, is dead; the others stopped" ||
+    fail "worker records: $(workers)"
+expect_status 0 "$edw" status
+expect_output "c  dead since"
 
 curl -sf -u "$EDW_TEST_USER:$EDW_TEST_PASSWORD" \
     "http://127.0.0.1:$port/edw-claims-stop/_all_docs?include_docs=true" >docs.json
@@ -112,5 +121,18 @@ expect_status 0 "$edw" resume move_to_sps
 expect_output "resumed step move_to_sps"
 [ "$(status_value 'step("move_to_sps").paused')" = "false" ] && ok "resumed in edw status --json" ||
     fail "still paused in edw status --json"
+# A worker started without --lease joins workers that all claim, with their lease.
+start_worker e 7
+e=$!
+for _ in $(seq 1 100); do [ "$(workers)" = "a=stopped b=stopped c=dead d=stopped e=running" ] && break; sleep 0.1; done
+"$listen_command" --step move_to_sps --exec "$step" --jobs 4 --name f --lock-dir "$work" --log-file f.log &
+f=$!
+for _ in $(seq 1 100); do grep -q "joins its live worker" f.log 2>/dev/null && break; sleep 0.1; done
+grep -q "joins its live worker .*/e, which claim with --lease: claims with a 7 s lease" f.log &&
+    ok "an unleased worker joins a leased one with its lease" || fail "f: $(cat f.log)"
+[ "$(status_value 'step("move_to_sps").worker_records.find((w) => w.listener === "f").lease_s')" = 7 ] &&
+    ok "its record shows the 7 s lease" || fail "f's record: no 7 s lease"
+kill -TERM $e $f
+wait $e $f || fail "e or f did not stop cleanly"
 echo "figures: sigterm_stop_ms=$term_ms server_down_stop_ms=$stop_ms handoff_all_done_ms=$handoff_ms given_back=${gave:-0} runs=$(wc -l <runs.txt)"
 finish
