@@ -31,8 +31,20 @@ try {
   });
   await page.screenshot({ path: path.join(artifacts, "status-page.png"), fullPage: true });
 
+  await check("a paused step says so on its box", async () => {
+    const box = page.locator(`#diagram [data-node="${expected.paused_step}"] .paused`);
+    assert.equal(await box.textContent(), "paused");
+    assert.match(await box.getAttribute("title"), /browser test/);
+  });
+
   const step = expected.failed_step;
   await page.click(`#tabs button[data-step="${step}"]`);
+  await check("the step's workers are listed with their state", async () => {
+    await page.waitForSelector("#workers-box:not([hidden])");
+    const rows = page.locator("#workers tbody tr[data-worker]");
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().locator("td").nth(1).textContent(), expected.worker_state);
+  });
   const failedRows = page.locator("#failed li[data-id]");
   await failedRows.first().waitFor();
   const before = await failedRows.count();
