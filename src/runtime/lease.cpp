@@ -110,8 +110,10 @@ std::optional<nlohmann::json> LeaseKeeper::claim(nlohmann::json doc)
 
 // A cluster stored our claim on fewer nodes than its quorum: another node may have accepted a
 // rival claim on the same revision, and the two become leaves of one doc once the nodes sync.
-// Ours counts only while it is the doc's one live revision. Where it is one of several, ours
-// is deleted, which leaves the rival's claim standing alone and no `_conflicts` behind.
+// Every node picks the same winning leaf, and both workers read it: the winner's claim stands,
+// and a losing worker deletes its own leaf, which leaves no `_conflicts` behind. Only losers
+// delete, and only their own leaves: the winning leaf is never deleted, so the doc cannot end
+// up with every leaf deleted, as it would if both workers withdrew.
 bool LeaseKeeper::confirm_accepted(const std::string& id, const std::string& rev)
 {
     try {
@@ -119,17 +121,16 @@ bool LeaseKeeper::confirm_accepted(const std::string& id, const std::string& rev
         if (!fresh) {
             return false;
         }
+        if (fresh->value("_rev", "") == rev) {
+            return true; // the winning leaf, alone or not: the losers withdraw theirs
+        }
         std::vector<std::string> others;
         if (const auto found = fresh->find("_conflicts"); found != fresh->end()) {
             others = found->get<std::vector<std::string>>();
         }
-        const bool ours_won = fresh->value("_rev", "") == rev;
-        if (others.empty()) {
-            return ours_won;
-        }
-        if (ours_won || std::find(others.begin(), others.end(), rev) != others.end()) {
+        if (std::find(others.begin(), others.end(), rev) != others.end()) {
             log_info("claim on doc " + id + " for step " + m_step +
-                     " collided with another worker's on the cluster; withdrawing ours");
+                     " collided with another worker's on the cluster, and lost: withdrawing ours");
             m_database.remove(id, rev);
         }
     } catch (const Error& error) {
