@@ -102,7 +102,7 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
     pipeline
         ->add_option("--workers", options->workers,
                      "Listener processes for each share of the steps, each following the feed: "
-                     "with --lease they share the docs through claims")
+                     "they share the docs through claims, so more than one needs --lease")
         ->check(CLI::Range(1, 32))
         ->capture_default_str();
     pipeline

@@ -461,6 +461,11 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
         throw ConfigError("--workers, --lease and --callback-ms measure C++ listeners; "
                           "--python takes none of them");
     }
+    if (options.workers > 1 && options.lease_s <= 0) {
+        throw ConfigError("--workers " + std::to_string(options.workers) +
+                          " needs --lease: workers of a step share it through claims, and a "
+                          "second worker without them is refused (it would run every doc again)");
+    }
     target.prefix = "edw-bench-" + std::to_string(::getpid()) + "-";
     const bool temporary_dir = options.dir.empty();
     target.dir = bench_folder(options.dir);
