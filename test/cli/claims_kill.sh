@@ -1,14 +1,15 @@
 # Four workers share one step through claims (--lease) on the embedded store; ten times, one of
-# them, picked at random, is killed with SIGKILL in the middle of its callbacks or stopped with
-# SIGTERM, and started again. Every doc must end with the step recorded exactly once, and the
-# claims of the dead workers must have been taken over. The step is an external command
-# (listen_command) that takes 50 ms per doc and notes each run, so runs can be counted: a doc may
-# run twice (at-least-once execution), but it is recorded once. The step's worker records show
-# the four running, the killed ones dead and the stopped ones stopped.
+# them, picked at random, is killed with SIGKILL in the middle of its callbacks (odd rounds: the
+# first come while the backlog lasts, so that claims are left to take over) or stopped with
+# SIGTERM (even rounds), and started again. Every doc must end with the step recorded exactly
+# once, and the claims of the dead workers must have been taken over. The step is an external
+# command (listen_command) that takes 50 ms per doc and notes each run, so runs can be counted: a
+# doc may run twice (at-least-once execution), but it is recorded once. The step's worker records
+# show the four running, the killed ones dead and the stopped ones stopped.
 . "$(dirname "$0")/lib.sh"
 
 db=edw-cli-claims
-docs=${EDW_CLAIMS_DOCS:-300}
+docs=${EDW_CLAIMS_DOCS:-600}
 write_embedded_config $db
 expect_status 0 "$edw" db create
 expect_status 0 "$edw" design push "$EDW_SOURCE_DIR/design-docs/process"
@@ -30,7 +31,7 @@ terms=0
 for round in $(seq 1 10); do
     sleep "0.$((RANDOM % 5 + 2))"
     w=$((RANDOM % 4 + 1))
-    if [ $((RANDOM % 2)) = 0 ]; then
+    if [ $((round % 2)) = 1 ]; then
         kill -9 "${pids[$w]}" 2>/dev/null && kills=$((kills + 1))
     else
         kill -TERM "${pids[$w]}" 2>/dev/null && terms=$((terms + 1))
