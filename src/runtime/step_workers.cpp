@@ -202,8 +202,9 @@ JoinDecision decide_join(const WorkerRecord& me, const std::vector<WorkerRecord>
             longest = std::max(longest, *other.lease_s);
         }
         decision.lease_s = longest;
-        decision.why = "joins " + them + ", which claim with --lease: claims with a " +
-                       std::to_string(static_cast<long>(longest)) + " s lease as they do";
+        decision.why = "joins " + them + (others.size() == 1 ? ", which claims" : ", which claim") +
+                       " with --lease: this worker claims too, with a " +
+                       std::to_string(static_cast<long>(longest)) + " s lease";
         return decision;
     }
     decision.refused = true;

@@ -128,7 +128,7 @@ for _ in $(seq 1 100); do [ "$(workers)" = "a=stopped b=stopped c=dead d=stopped
 "$listen_command" --step move_to_sps --exec "$step" --jobs 4 --name f --lock-dir "$work" --log-file f.log &
 f=$!
 for _ in $(seq 1 100); do grep -q "joins its live worker" f.log 2>/dev/null && break; sleep 0.1; done
-grep -q "joins its live worker .*/e, which claim with --lease: claims with a 7 s lease" f.log &&
+grep -q "joins its live worker .*/e, which claims with --lease: this worker claims too, with a 7 s lease" f.log &&
     ok "an unleased worker joins a leased one with its lease" || fail "f: $(cat f.log)"
 [ "$(status_value 'step("move_to_sps").worker_records.find((w) => w.listener === "f").lease_s')" = 7 ] &&
     ok "its record shows the 7 s lease" || fail "f's record: no 7 s lease"
