@@ -131,7 +131,9 @@ with open(sys.argv[2], "w") as out:
 else
     echo "skipped: the listeners are built without libsystemd (no libsystemd-dev)"
 fi
-# Held lock: refused before detaching, exit 75.
+# Held lock: refused before detaching, exit 75. In the folder of a store: where there is none,
+# the holder would end at once (no store) and free the lock before the daemon looked.
+cd "$work/one"
 "$listen_newfiles" --lock-dir "$locks" --log-file held.log &
 holder=$!
 for _ in $(seq 1 100); do grep -q "starting step" held.log 2>/dev/null && break; sleep 0.1; done
