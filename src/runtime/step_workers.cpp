@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <random>
 #include <set>
+#include <thread>
 
 namespace edw {
 namespace {
@@ -128,9 +130,25 @@ std::vector<WorkerRecord> write_worker(Database& database, std::string_view step
         if (current) {
             doc["_rev"] = current->value("_rev", "");
         }
-        if (!database.save(doc).is_conflict()) {
+        if (database.save(doc).is_conflict()) {
+            continue;
+        }
+        // CouchDB keeps no revision history for `_local` docs: a write with a stale `_rev`
+        // succeeds and drops what another worker wrote meanwhile. Ours is read back, and written
+        // again after a short random wait when a concurrent write dropped it. The read waits a
+        // moment, so that a write read before ours and sent just after it is seen.
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        const auto written = records_in(database.get(id));
+        const bool kept = std::any_of(written.begin(), written.end(), [&](const auto& other) {
+            return other.name == record.name && other.beat == record.beat &&
+                   other.state == record.state;
+        });
+        if (kept) {
             return records;
         }
+        thread_local std::mt19937 random(std::random_device{}());
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 100)(random)));
     }
     throw StoreError("cannot record worker " + record.name + " of step " + std::string(step) +
                      ": its workers doc keeps changing under us");

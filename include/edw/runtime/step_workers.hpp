@@ -42,8 +42,9 @@ std::string workers_doc_id(std::string_view step);
 std::vector<WorkerRecord> read_workers(Database& database, std::string_view step);
 
 /// Writes `record` over the one of the same name (or adds it), dropping records stopped or dead
-/// for more than a day; written again after a 409. Returns the records as written. Throws what
-/// the write throws.
+/// for more than a day; written again after a 409, or when a read-back shows that a concurrent
+/// write dropped it (CouchDB writes `_local` docs without checking `_rev`). Returns the records
+/// as written. Throws what the write throws.
 std::vector<WorkerRecord> write_worker(Database& database, std::string_view step,
                                        const WorkerRecord& record);
 
