@@ -3,9 +3,8 @@
 
 #include <edw/app/open_database.hpp>
 #include <edw/runtime/step_pause.hpp>
+#include <edw/runtime/step_workers.hpp>
 #include <edw/util/utc_time.hpp>
-
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -21,10 +20,8 @@ struct PauseOptions {
 
 std::string user_at_host()
 {
-    char host[256] = "unknown-host";
-    ::gethostname(host, sizeof host - 1);
     const char* user = std::getenv("USER");
-    return std::string(user != nullptr && *user != '\0' ? user : "?") + "@" + host;
+    return std::string(user != nullptr && *user != '\0' ? user : "?") + "@" + this_host_name();
 }
 
 int set_pause(const GlobalOptions& global, const PauseOptions& options, bool pause)

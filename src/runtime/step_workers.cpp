@@ -109,16 +109,19 @@ std::vector<WorkerRecord> write_worker(Database& database, std::string_view step
 {
     const std::string id = workers_doc_id(step);
     const auto now = std::chrono::system_clock::now();
+    const std::string host = this_host_name();
     for (int attempt = 0; attempt < 8; ++attempt) {
         const auto current = database.get(id);
         std::vector<WorkerRecord> records;
         for (auto& other : records_in(current)) {
+            if (other.name == record.name) {
+                continue; // replaced by `record` below
+            }
             const auto last = parse_iso8601(other.beat);
             const bool ended_long_ago =
-                other.name != record.name &&
-                (!last || (now - *last > kept_after_end &&
-                           liveness(other, now, this_host_name()) != WorkerLiveness::live));
-            if (other.name != record.name && !ended_long_ago) {
+                !last || (now - *last > kept_after_end &&
+                          liveness(other, now, host) != WorkerLiveness::live);
+            if (!ended_long_ago) {
                 records.push_back(std::move(other));
             }
         }

@@ -297,10 +297,11 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
             status.positions[position_name(row.key[1])] += count_of(row);
         }
     }
+    const std::string host = this_host_name();
     for (auto& step : status.steps) {
         step.pause = read_pause(database, step.step.name);
         for (auto& record : read_workers(database, step.step.name)) {
-            const auto liveness = edw::liveness(record, now, this_host_name());
+            const auto liveness = edw::liveness(record, now, host);
             step.worker_records.push_back({std::move(record), liveness});
         }
         if (step.step.after.is_null()) {
