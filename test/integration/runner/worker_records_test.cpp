@@ -91,8 +91,8 @@ Running start(edw::Database& db, CountingStep& counting, const edw::RunnerOption
 
 } // namespace
 
-TEST_CASE("a second unleased worker is refused; an unleased one joins leased ones; records show "
-          "who runs, stopped and died")
+TEST_CASE("a second unleased worker is refused, an unleased one joins leased ones, and records "
+          "show who runs, stopped and died")
 {
     for (const auto& backend : backends) {
         const std::string backend_name = backend.name;
