@@ -24,18 +24,23 @@ constexpr double beats_before_dead = 3;
 
 nlohmann::json to_json(const WorkerRecord& record)
 {
-    return {{"name", record.name},
-            {"host", record.host},
-            {"pid", record.pid},
-            {"listener", record.listener},
-            {"started", record.started},
-            {"beat", record.beat},
-            {"beat_every_s", record.beat_every_s},
-            {"state", record.state},
-            {"done", record.done},
-            {"in_hand", record.in_hand},
-            {"lease_s", record.lease_s ? nlohmann::json(*record.lease_s) : nlohmann::json()},
-            {"shard", record.shard}};
+    nlohmann::json json = {
+        {"name", record.name},
+        {"host", record.host},
+        {"pid", record.pid},
+        {"listener", record.listener},
+        {"started", record.started},
+        {"beat", record.beat},
+        {"beat_every_s", record.beat_every_s},
+        {"state", record.state},
+        {"done", record.done},
+        {"in_hand", record.in_hand},
+        {"lease_s", record.lease_s ? nlohmann::json(*record.lease_s) : nlohmann::json()},
+        {"shard", record.shard}};
+    if (!record.gave_back.empty()) {
+        json["gave_back"] = record.gave_back;
+    }
+    return json;
 }
 
 WorkerRecord record_of(const nlohmann::json& json)
@@ -55,6 +60,13 @@ WorkerRecord record_of(const nlohmann::json& json)
         record.lease_s = lease->get<double>();
     }
     record.shard = json.value("shard", "");
+    if (const auto given = json.find("gave_back"); given != json.end() && given->is_array()) {
+        for (const auto& id : *given) {
+            if (id.is_string()) {
+                record.gave_back.push_back(id.get<std::string>());
+            }
+        }
+    }
     return record;
 }
 

@@ -365,7 +365,8 @@ std::string WorkerSeen::state() const
 {
     switch (liveness) {
     case WorkerLiveness::live:
-        return record.state == "paused" ? "paused" : "running";
+        // "stopping": it took its last doc and finishes the callbacks running.
+        return record.state == "paused" || record.state == "stopping" ? record.state : "running";
     case WorkerLiveness::stopped:
         return "stopped";
     case WorkerLiveness::dead:

@@ -73,18 +73,19 @@ struct RunnerOptions {
 
 /// Counters of what a runner did, for logs, tests and status pages.
 struct RunnerCounts {
-    std::atomic<long> recorded{0};    ///< Step results written.
-    std::atomic<long> failed{0};      ///< Callbacks that threw or results that could not be saved.
-    std::atomic<long> parked{0};      ///< Docs parked after their last failed attempt.
-    std::atomic<long> claims_lost{0}; ///< Claims another worker won (409), so skipped here.
-    std::atomic<long> taken_over{0};  ///< Docs claimed after another worker's claim expired.
-    std::atomic<long> conflicts{0};   ///< Writes answered 409 and resolved by re-reading.
-    std::atomic<long> dropped{0};     ///< Results dropped: the step was already recorded elsewhere.
-    std::atomic<long> caught_up{0};   ///< Docs handed to the step during the start-up catch-up.
-    std::atomic<long> feed_rows{0};   ///< Rows read from the feed, for this step or not.
-    std::atomic<long> retries{0};     ///< Failures recorded with a time to try again.
-    std::atomic<long> running{0};     ///< Callbacks running now.
-    std::atomic<bool> paused{false};  ///< Paused by `edw pause`: no new callback starts.
+    std::atomic<long> recorded{0}; ///< Step results written.
+    std::atomic<long> failed{0};   ///< Callbacks that threw or results that could not be saved.
+    std::atomic<long> parked{0};   ///< Docs parked after their last failed attempt.
+    /// Docs another worker claimed first (a 409, or seen claimed on the feed), so skipped here.
+    std::atomic<long> claims_lost{0};
+    std::atomic<long> taken_over{0}; ///< Docs claimed after another worker's claim expired.
+    std::atomic<long> conflicts{0};  ///< Writes answered 409 and resolved by re-reading.
+    std::atomic<long> dropped{0};    ///< Results dropped: the step was already recorded elsewhere.
+    std::atomic<long> caught_up{0};  ///< Docs handed to the step during the start-up catch-up.
+    std::atomic<long> feed_rows{0};  ///< Rows read from the feed, for this step or not.
+    std::atomic<long> retries{0};    ///< Failures recorded with a time to try again.
+    std::atomic<long> running{0};    ///< Callbacks running now.
+    std::atomic<bool> paused{false}; ///< Paused by `edw pause`: no new callback starts.
     std::atomic<long> workers_live{
         0}; ///< The step's live workers, this one included, as last read.
     std::atomic<long> workers_dead{0};  ///< The step's workers that died in the last day.

@@ -21,11 +21,16 @@ struct WorkerRecord {
     std::string started; ///< ISO 8601.
     std::string beat;    ///< The last heartbeat (or the stop), ISO 8601.
     double beat_every_s = 0;
-    std::string state; ///< "running", "paused" or "stopped".
-    long done = 0;     ///< Results and failures recorded since it started.
-    long in_hand = 0;  ///< Docs queued, claimed or running in it.
+    /// "running", "paused", "stopping" (gave back what it had not started, finishes what
+    /// runs) or "stopped".
+    std::string state;
+    long done = 0;    ///< Results and failures recorded since it started.
+    long in_hand = 0; ///< Docs queued, claimed or running in it.
     std::optional<double> lease_s;
     std::string shard; ///< "K/N", or empty for the whole step.
+    /// Stopping or stopped: the docs it gave back, claimed and not started, which the step's
+    /// other workers then take before anything else (the feed may bring them back late).
+    std::vector<std::string> gave_back;
 };
 
 /// What a record says of its worker at a time.

@@ -60,6 +60,7 @@ StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options,
     }
     if (m_options.lease) {
         m_leases.emplace(m_database, m_options.worker, m_step.name, *m_options.lease);
+        m_preference.set_workers(m_options.worker, {});
     }
 }
 
@@ -239,6 +240,11 @@ void StepRunner::Impl::finish_threads()
     m_work.close();
     if (m_claimer.joinable()) {
         give_back_unstarted(); // before the claimer is joined: its write may take a while
+        if (!m_started_at.empty()) {
+            // The others read it within a second and claim this worker's docs as their own,
+            // while the callbacks running here finish.
+            beat("stopping");
+        }
         m_claimer.join();
     }
     {
@@ -264,7 +270,7 @@ void StepRunner::Impl::finish_threads()
     m_retries.reset(); // docs waiting for a retry are found again at the next start
     m_leases.reset();
     if (!m_started_at.empty()) {
-        beat(true); // other workers and edw status see a stop, not a death
+        beat("stopped"); // other workers and edw status see a stop, not a death
     }
 }
 

@@ -33,22 +33,25 @@ std::size_t StepRunner::Impl::claims_ahead() const
 
 void StepRunner::Impl::claim_work()
 {
-    // Workers sharing a step read the docs in the same order: claiming them in that order, they
-    // would all race for the same few docs, and most claims would be lost. Each claims a random
-    // pick from the oldest docs of a window it has read instead (all when it wants as many).
-    std::deque<Work> window;
+    // Workers sharing a step read the docs in the same order. Each claims first the docs it is
+    // the preferred worker of (ClaimPreference), and the others' only once they have waited
+    // here a while unclaimed: their worker is busy, or gone. Among those it may claim, it takes
+    // a random pick of the oldest, so that workers that do not yet know of each other (a
+    // heartbeat apart) seldom collide either.
+    std::deque<Waiting> window;
     std::map<std::string, nlohmann::json> urgent; // freed docs found queued, as read now
     // A worker whose whole batch was claimed already trails others that took big batches: it
     // tries twice as many docs each time until it wins some, instead of trailing forever.
     std::size_t scan = 0;
+    bool window_ready = true;
     std::mt19937_64 random(std::hash<std::string>{}(m_options.worker) ^
                            static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
     const auto leave_all = [&](std::vector<Work>& batch) {
         for (auto& item : batch) {
             release(doc_id(item.doc), item.ticket, false); // left for the next start
         }
-        for (auto& item : window) {
-            release(doc_id(item.doc), item.ticket, false);
+        for (auto& waiting : window) {
+            release(doc_id(waiting.work.doc), waiting.work.ticket, false);
         }
     };
     while (!m_stop.stop_requested()) {
@@ -67,12 +70,14 @@ void StepRunner::Impl::claim_work()
         // Docs whose claim expired or was given back come first: the feed may not bring them
         // again before its whole backlog.
         std::vector<Work> batch = take_over_watched(want, urgent);
-        const auto wait = std::chrono::milliseconds(batch.empty() && window.empty() ? 100 : 0);
+        const auto wait =
+            std::chrono::milliseconds(batch.empty() && (window.empty() || !window_ready) ? 100 : 0);
         // A freed doc already queued here, read before its claim: the whole queue is taken in,
-        // and the doc, as read now, goes first.
-        const std::size_t room =
-            urgent.empty() ? m_options.batch_size - std::min(window.size(), m_options.batch_size)
-                           : std::numeric_limits<std::size_t>::max();
+        // and the doc, as read now, goes first. The window holds a batch for each worker of the
+        // step: most of it is the others' docs, until the feed shows them claimed.
+        const std::size_t capacity = m_options.batch_size * m_preference.workers();
+        const std::size_t room = urgent.empty() ? capacity - std::min(window.size(), capacity)
+                                                : std::numeric_limits<std::size_t>::max();
         // First the docs of a worker that died or gave them back: docs read with a claim that
         // has expired since (looked at once, as they come in), and freed docs read again now.
         const auto first_if_freed = [&urgent](Work& item) {
@@ -85,31 +90,25 @@ void StepRunner::Impl::claim_work()
             return true;
         };
         for (auto it = window.begin(); !urgent.empty() && it != window.end();) {
-            if (first_if_freed(*it)) {
-                batch.push_back(std::move(*it));
+            if (first_if_freed(it->work)) {
+                batch.push_back(std::move(it->work));
                 it = window.erase(it);
             } else {
                 ++it;
             }
         }
+        const auto now = std::chrono::steady_clock::now();
         for (auto& item : m_work.pop_some_for(room, wait)) {
-            if (first_if_freed(item) || claim_of(item.doc, m_step.name)) {
+            if (first_if_freed(item) || item.freed || claim_of(item.doc, m_step.name)) {
                 batch.push_back(std::move(item));
             } else {
-                window.push_back(std::move(item));
+                window.push_back(Waiting{std::move(item), now});
             }
         }
         urgent.clear(); // not queued here after all: in a worker's hands, or written
-        // Then a random pick among the oldest: no doc waits long, and workers rarely collide.
-        while (batch.size() < want && !window.empty()) {
-            const std::size_t oldest = std::min(window.size(), 2 * (want - batch.size()));
-            const auto pick =
-                window.size() + batch.size() <= want
-                    ? 0
-                    : std::uniform_int_distribution<std::size_t>(0, oldest - 1)(random);
-            batch.push_back(std::move(window[pick]));
-            window.erase(window.begin() + static_cast<std::ptrdiff_t>(pick));
-        }
+        forget_claimed_elsewhere(window);
+        // Nothing here to claim now (others' docs, too young to take): wait for the feed.
+        window_ready = pick_from_window(window, batch, want, random);
         if (batch.empty()) {
             if (m_work.closed()) {
                 return;
@@ -126,6 +125,68 @@ void StepRunner::Impl::claim_work()
     }
     std::vector<Work> none;
     leave_all(none);
+}
+
+// Moves up to `want` docs from the window to the batch: a random pick among the oldest of its
+// own (ClaimPreference); when those run short, others' docs that have waited here longer than
+// twice the claiming horizon, newest first. Their own worker takes its docs oldest first, so
+// a worker helping another with its backlog works from the other end, and the two seldom meet.
+// Returns false when the window holds nothing this worker may claim now.
+bool StepRunner::Impl::pick_from_window(std::deque<Waiting>& window, std::vector<Work>& batch,
+                                        std::size_t want, std::mt19937_64& random)
+{
+    if (batch.size() >= want || window.empty()) {
+        return !window.empty();
+    }
+    const std::size_t need = want - batch.size();
+    std::vector<std::size_t> picked; // window positions
+    for (std::size_t i = 0; i < window.size() && picked.size() < 2 * need; ++i) {
+        if (m_preference.mine(doc_id(window[i].work.doc))) {
+            picked.push_back(i);
+        }
+    }
+    if (picked.size() > need) {
+        std::shuffle(picked.begin(), picked.end(), random);
+        picked.resize(need);
+    }
+    const auto steal_after = 2 * std::min<std::chrono::steady_clock::duration>(
+                                     std::chrono::seconds(1), *m_options.lease / 10);
+    const auto now = std::chrono::steady_clock::now();
+    std::size_t others = 0;
+    for (std::size_t i = window.size(); i-- > 0 && picked.size() < need;) {
+        if (now - window[i].since >= steal_after &&
+            !m_preference.mine(doc_id(window[i].work.doc))) {
+            picked.push_back(i);
+            ++others;
+        }
+    }
+    if (others > 0) {
+        log_debug("step " + m_step.name + ": taking " + std::to_string(others) +
+                  " docs other workers left unclaimed");
+    }
+    std::sort(picked.rbegin(), picked.rend()); // erased from the back, positions hold
+    for (const auto i : picked) {
+        batch.push_back(std::move(window[i].work));
+        window.erase(window.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    return !picked.empty();
+}
+
+// The feed has shown these docs claimed by another worker since they came in: handled here,
+// and watched, as a lost claim is, without the write that would lose it (with several workers
+// on a busy step, each sees every doc).
+void StepRunner::Impl::forget_claimed_elsewhere(std::deque<Waiting>& window)
+{
+    const auto now = ClaimWatch::Clock::now();
+    std::erase_if(window, [&](Waiting& waiting) {
+        const std::string id = doc_id(waiting.work.doc);
+        if (!m_watch.claimed_elsewhere(id, now)) {
+            return false;
+        }
+        ++m_counts.claims_lost;
+        release(id, waiting.work.ticket, true);
+        return true;
+    });
 }
 
 std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
@@ -173,6 +234,8 @@ std::size_t StepRunner::Impl::claim_batch(std::vector<Work> batch)
             release(id, ticket, false);
         }
     }
+    log_debug("claimed " + std::to_string(batch.size() - lost.size()) + " of " +
+              std::to_string(batch.size()) + " docs for step " + m_step.name);
     if (!unwanted.empty()) {
         m_leases->give_back(unwanted);
     }
@@ -266,6 +329,10 @@ void StepRunner::Impl::give_back_unstarted()
         ids.push_back(doc_id(item.doc));
     }
     const auto given = m_leases->give_back(ids);
+    {
+        const std::lock_guard lock(m_unstarted_mutex);
+        m_gave_back.insert(m_gave_back.end(), ids.begin(), ids.end());
+    }
     log_info("gave back " + std::to_string(given) + " of " + std::to_string(ids.size()) +
              " claimed docs not started, for other workers to take");
     for (const auto& item : unstarted) {

@@ -120,6 +120,17 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
     if (!waiting) {
         m_retries->cancel(id); // a doc that left the step needs no second look
     }
+    if (waiting && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
+        const auto claim = claim_of(doc, m_step.name);
+        if (m_preference.add_worker(claim->worker)) {
+            log_info("step " + m_step.name + ": worker " + claim->worker + " claims docs too; " +
+                     std::to_string(m_preference.workers()) + " workers share the step");
+        }
+        if (busy) {
+            // The claimer may still hold the doc's older revision, unclaimed: it will not try it.
+            m_watch.note_claimed_elsewhere(id, claim->until);
+        }
+    }
     if (!waiting || busy) {
         if (ticket) {
             m_tracker.finish(*ticket);
@@ -145,7 +156,9 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
         set_aside(id, ticket); // a change to what it waits on brings it back
         return true;
     }
-    if (!m_work.push(Work{std::move(doc), ticket})) {
+    // Watched, it was another worker's: now unclaimed, it was given back (or its claim ran out).
+    const bool freed = m_leases && m_watch.forget(id);
+    if (!m_work.push(Work{std::move(doc), ticket, freed})) {
         release(id, ticket, false); // shutting down: leave it for the next start
         return false;
     }

@@ -12,6 +12,7 @@
 // for several steps (run_on_shared_feed); either way the feed's position is a FeedCheckpoint.
 #pragma once
 
+#include "claim_preference.hpp"
 #include "claim_watch.hpp"
 #include "feed_checkpoint.hpp"
 #include "feed_choice.hpp"
@@ -38,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -82,6 +84,8 @@ public:
     void check_design_doc();
     /// Reads the step's live workers: throws ConfigError when this one may not run beside them
     /// (step_runner_beat.cpp); an unleased worker joining leased ones takes their lease.
+    void learn_peers(const std::vector<WorkerRecord>& records);
+    void take_given_back(const WorkerRecord& record, std::chrono::system_clock::time_point now);
     void check_join();
     /// Writes this worker's first record, once check_join has passed.
     void announce();
@@ -101,6 +105,9 @@ private:
     struct Work {
         nlohmann::json doc;
         std::optional<CheckpointTracker::Ticket> ticket;
+        /// Another worker held it, and the feed brings it back unclaimed: given back at a stop
+        /// (or expired). Claimed before anything else, whichever worker it is preferred by.
+        bool freed = false;
     };
 
     // A callback's outcome, on its way to the writer.
@@ -165,6 +172,14 @@ private:
     [[nodiscard]] std::size_t claims_ahead() const;
     void claim_work();
     /// Claims the docs of `batch` and queues those won for the workers; returns how many.
+    /// A doc the claimer holds, not yet claimed, and since when.
+    struct Waiting {
+        Work work;
+        std::chrono::steady_clock::time_point since;
+    };
+    bool pick_from_window(std::deque<Waiting>& window, std::vector<Work>& batch, std::size_t want,
+                          std::mt19937_64& random);
+    void forget_claimed_elsewhere(std::deque<Waiting>& window);
     std::size_t claim_batch(std::vector<Work> batch);
     std::vector<std::pair<std::string, std::optional<nlohmann::json>>>
     read_watched(const std::vector<std::string>& ids);
@@ -181,9 +196,11 @@ private:
     bool wait_while_paused();
 
     // The worker's record (step_runner_beat.cpp) ----------------------------------------------
-    [[nodiscard]] WorkerRecord my_record(bool stopping);
+    /// The worker's record, in `state` ("running" or "paused" as it is, when empty).
+    [[nodiscard]] WorkerRecord my_record(const std::string& state = {});
     /// Writes this worker's record; never throws (a missed beat is logged).
-    void beat(bool stopping = false);
+    void beat(const std::string& state = {});
+    void refresh_peers();
     /// Reads the pause each pause_check and beats each worker_beat, until stopped.
     void watch_step(std::stop_token stop);
 
@@ -271,13 +288,17 @@ private:
     /// docs not yet claimed).
     BoundedQueue<Work> m_claimed;
     std::mutex m_unstarted_mutex;
-    std::vector<Work> m_unstarted; ///< Claimed docs a worker took as the stop came.
+    std::vector<Work> m_unstarted;        ///< Claimed docs a worker took as the stop came.
+    std::vector<std::string> m_gave_back; ///< At the stop, in the record for the others.
+    /// Workers ("name started") whose given-back docs this one has looked at.
+    std::set<std::string> m_gave_back_seen;
     std::jthread m_claimer;
     std::mutex m_pause_mutex;
     std::condition_variable_any m_pause_changed;
-    std::jthread m_step_watch; ///< Pause checks and heartbeats.
-    std::string m_started_at;  ///< When the worker announced itself; empty: it did not.
-    ClaimWatch m_watch;        ///< Docs of the step other workers hold.
+    std::jthread m_step_watch;    ///< Pause checks and heartbeats.
+    std::string m_started_at;     ///< When the worker announced itself; empty: it did not.
+    ClaimWatch m_watch;           ///< Docs of the step other workers hold.
+    ClaimPreference m_preference; ///< Which docs this worker claims first.
     std::optional<RetrySchedule> m_retries; ///< Last: its thread uses everything above.
 };
 
