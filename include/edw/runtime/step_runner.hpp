@@ -57,6 +57,12 @@ struct RunnerOptions {
     /// before its callback runs (a 409 means another worker has it), the claim is renewed while
     /// the callback runs, and a claim left by a dead worker is taken over once it expires.
     std::optional<std::chrono::milliseconds> lease;
+    /// With a lease, while claimed docs wait for a worker: how long a result may wait for others
+    /// to share its write. Each write costs the server an fsync and wakes every feed following
+    /// the database; a worker whose callbacks take 20 ms would otherwise write every result
+    /// alone (measured: 2,900 writes for 1,000 docs through two steps, against 380 with this
+    /// wait, for the same speed). An idle step writes at once; zero: always at once.
+    std::chrono::milliseconds busy_write_wait{250};
     /// Above zero: a callback running longer is given up. Its doc gets a failure record (retry,
     /// then parking), another thread takes its place, and its late result is dropped.
     std::chrono::milliseconds step_timeout{0};

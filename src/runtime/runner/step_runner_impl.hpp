@@ -212,6 +212,7 @@ private:
 
     // Writer (step_runner_writer.cpp) -----------------------------------------------------------
     void write();
+    void gather_while_busy(std::vector<Outcome>& batch);
     void write_batch(std::vector<Outcome>& batch);
     std::vector<BulkResult> save_each_if_too_large(const std::vector<nlohmann::json>& docs);
     std::vector<BulkResult> bulk_save_patiently(const std::vector<nlohmann::json>& docs);

@@ -13,6 +13,7 @@ void StepRunner::Impl::write()
         if (batch.empty()) {
             return;
         }
+        gather_while_busy(batch);
         try {
             write_batch(batch);
         } catch (...) {
@@ -22,6 +23,30 @@ void StepRunner::Impl::write()
             }
         }
         save_checkpoint(false);
+    }
+}
+
+// With a lease, a busy worker's results share writes: each write costs the server an fsync
+// and wakes every feed that follows the database, whatever it holds. Up to busy_write_wait,
+// while claimed docs wait for a worker (results keep coming); never while idle or stopping.
+void StepRunner::Impl::gather_while_busy(std::vector<Outcome>& batch)
+{
+    if (!m_options.lease || m_options.busy_write_wait.count() <= 0) {
+        return;
+    }
+    const auto until = std::chrono::steady_clock::now() + m_options.busy_write_wait;
+    while (batch.size() < m_options.batch_size && m_claimed.size() > 0 &&
+           !m_stop.stop_requested()) {
+        const auto left = until - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) {
+            return;
+        }
+        // Short waits: a stop, or the claimed docs running out, ends the wait soon.
+        const auto wait =
+            std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(20));
+        for (auto& outcome : m_outcomes.pop_some_for(m_options.batch_size - batch.size(), wait)) {
+            batch.push_back(std::move(outcome));
+        }
     }
 }
 
