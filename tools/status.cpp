@@ -291,8 +291,8 @@ void add_status_command(CLI::App& app, const GlobalOptions& global, Action& acti
     auto* status = app.add_subcommand(
         "status", "A table per step: waiting, running (claims), retrying, failed, done, oldest "
                   "waiting, throughput, read from the design doc's steps view; then paused steps "
-                  "and each step's workers from their heartbeats (running, paused, stopped or "
-                  "dead, since when)");
+                  "and each step's workers from their heartbeats (running, paused, stopping, "
+                  "stopped or dead, since when)");
     status->fallthrough();
     auto options = std::make_shared<StatusOptions>();
     status->add_flag("--json", options->json, "Print one JSON object (one per line with --watch)");

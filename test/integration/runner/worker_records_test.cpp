@@ -13,6 +13,8 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <future>
 #include <thread>
@@ -185,6 +187,42 @@ TEST_CASE("a second unleased worker is refused, an unleased one joins leased one
         // A worker that stopped does not keep a new one out.
         auto again = start(*db, counting, worker_options("again"));
         CHECK(wait_for_record(*db, "again", "running"));
+    }
+}
+
+TEST_CASE("a stopping worker's record names the docs it gave back, and status shows it stopping")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = backend.make("edw-it-worker-stopping");
+        push_process_design(*db);
+        db->bulk_save(docs("ma22a000", 0, 3)); // the status lists the steps docs wait at
+        edw::WorkerRecord record;
+        record.name = "leaving";
+        record.host = edw::this_host_name();
+        record.pid = ::getpid(); // alive: the record alone says what it does
+        record.started = edw::utc_now_iso8601();
+        record.beat = record.started;
+        record.beat_every_s = 5;
+        record.state = "stopping";
+        record.lease_s = 30;
+        record.gave_back = {"ma22a000_001", "ma22a000_007"};
+        edw::write_worker(*db, "move_to_sps", record);
+        const auto read = record_named(*db, "leaving");
+        REQUIRE(read);
+        CHECK(read->state == "stopping");
+        CHECK(read->gave_back == record.gave_back);
+        const auto status =
+            edw::read_pipeline_status(*db, "process", std::chrono::system_clock::now());
+        REQUIRE(status.steps.size() >= 1);
+        std::string state;
+        for (const auto& step : status.steps) {
+            for (const auto& seen : step.worker_records) {
+                state = seen.record.name == "leaving" ? seen.state() : state;
+            }
+        }
+        CHECK(state == "stopping");
     }
 }
 
