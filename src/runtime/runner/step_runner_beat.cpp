@@ -85,7 +85,10 @@ void StepRunner::Impl::take_given_back(const WorkerRecord& record,
     }
     const auto beat = parse_iso8601(record.beat);
     if (!beat || now - *beat > std::chrono::minutes(1) ||
-        !m_gave_back_seen.insert(record.name + " " + record.started).second) {
+        !m_gave_back_seen
+             .insert(record.name + " " + record.started + " " +
+                     std::to_string(record.gave_back.size())) // a later give-back adds ids
+             .second) {
         return; // long done by now, or looked at already
     }
     log_info("step " + m_step.name + ": worker " + record.name + " stopped and gave back " +
@@ -114,9 +117,15 @@ void StepRunner::Impl::learn_peers(const std::vector<WorkerRecord>& records)
     const std::size_t before = m_preference.workers();
     m_preference.set_workers(m_options.worker, std::move(peers));
     if (const std::size_t now_sharing = m_preference.workers(); now_sharing != before) {
-        log_info("step " + m_step.name + ": " + std::to_string(now_sharing) +
-                 " live workers claim its docs; this one claims first about 1/" +
-                 std::to_string(now_sharing) + " of them, by their ids");
+        // At most a line a minute at info: workers that come and go (or a worker seen claiming
+        // without a record, from an older edw) would otherwise fill the log twice a second.
+        const auto now_steady = std::chrono::steady_clock::now();
+        const bool quiet = now_steady - m_peers_logged < std::chrono::minutes(1);
+        (quiet ? log_debug
+               : log_info)("step " + m_step.name + ": " + std::to_string(now_sharing) +
+                           " live workers claim its docs; this one claims first about 1/" +
+                           std::to_string(now_sharing) + " of them, by their ids");
+        m_peers_logged = quiet ? m_peers_logged : now_steady;
     }
 }
 

@@ -123,8 +123,8 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
     if (waiting && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
         const auto claim = claim_of(doc, m_step.name);
         if (m_preference.add_worker(claim->worker)) {
-            log_info("step " + m_step.name + ": worker " + claim->worker + " claims docs too; " +
-                     std::to_string(m_preference.workers()) + " workers share the step");
+            log_debug("step " + m_step.name + ": worker " + claim->worker + " claims docs too; " +
+                      std::to_string(m_preference.workers()) + " workers share the step");
         }
         if (busy) {
             // The claimer may still hold the doc's older revision, unclaimed: it will not try it.

@@ -291,8 +291,9 @@ private:
     std::mutex m_unstarted_mutex;
     std::vector<Work> m_unstarted;        ///< Claimed docs a worker took as the stop came.
     std::vector<std::string> m_gave_back; ///< At the stop, in the record for the others.
-    /// Workers ("name started") whose given-back docs this one has looked at.
+    /// Workers ("name started count") whose given-back docs this one has looked at.
     std::set<std::string> m_gave_back_seen;
+    std::chrono::steady_clock::time_point m_peers_logged{}; ///< The last "N live workers" line.
     std::jthread m_claimer;
     std::mutex m_pause_mutex;
     std::condition_variable_any m_pause_changed;
