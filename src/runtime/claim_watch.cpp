@@ -14,12 +14,15 @@ ClaimWatch::ClaimWatch(std::chrono::milliseconds recheck)
 void ClaimWatch::watch(const std::string& id, const std::string& until)
 {
     const auto now = Clock::now();
-    auto look = now + m_recheck;
-    if (const auto expires = parse_iso8601(until)) {
-        look = std::min(look, *expires);
-    }
+    const auto expires = parse_iso8601(until);
     const std::lock_guard lock(m_mutex);
-    m_next_look[id] = look;
+    m_next_look[id] = next_look(now, expires.value_or(Clock::time_point::max()));
+}
+
+ClaimWatch::Clock::time_point ClaimWatch::next_look(Clock::time_point now,
+                                                    Clock::time_point until) const
+{
+    return std::min(now + m_recheck, until);
 }
 
 void ClaimWatch::look_now(const std::vector<std::string>& ids)
@@ -65,7 +68,7 @@ bool ClaimWatch::claimed_elsewhere(const std::string& id, Clock::time_point now)
     if (until <= now) {
         return false; // expired: to be taken over
     }
-    m_next_look[id] = std::min(now + m_recheck, until);
+    m_next_look[id] = next_look(now, until);
     return true;
 }
 

@@ -38,6 +38,9 @@ public:
     [[nodiscard]] std::size_t size() const;
 
 private:
+    /// When a doc claimed until `until` is looked at: then, or after the recheck if sooner.
+    [[nodiscard]] Clock::time_point next_look(Clock::time_point now, Clock::time_point until) const;
+
     std::chrono::milliseconds m_recheck;
     mutable std::mutex m_mutex;
     std::map<std::string, Clock::time_point> m_next_look;

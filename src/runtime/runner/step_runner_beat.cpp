@@ -79,9 +79,8 @@ void StepRunner::Impl::check_join()
 void StepRunner::Impl::take_given_back(const WorkerRecord& record,
                                        std::chrono::system_clock::time_point now)
 {
-    if (record.gave_back.empty() || record.name == m_options.worker ||
-        (record.state != "stopping" && record.state != "stopped")) {
-        return;
+    if (record.gave_back.empty() || record.name == m_options.worker) {
+        return; // only a stopping or stopped record names docs given back
     }
     const auto beat = parse_iso8601(record.beat);
     if (!beat || now - *beat > std::chrono::minutes(1) ||

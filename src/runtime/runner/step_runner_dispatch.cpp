@@ -120,15 +120,21 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
     if (!waiting) {
         m_retries->cancel(id); // a doc that left the step needs no second look
     }
-    if (waiting && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
-        const auto claim = claim_of(doc, m_step.name);
-        if (m_preference.add_worker(claim->worker)) {
-            log_debug("step " + m_step.name + ": worker " + claim->worker + " claims docs too; " +
-                      std::to_string(m_preference.workers()) + " workers share the step");
+    // Another worker's live claim, read once: it tells who shares the step, and sets the doc
+    // aside below.
+    const std::optional<Claim> held_elsewhere =
+        waiting && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)
+            ? claim_of(doc, m_step.name)
+            : std::nullopt;
+    if (held_elsewhere) {
+        if (m_preference.add_worker(held_elsewhere->worker)) {
+            log_debug("step " + m_step.name + ": worker " + held_elsewhere->worker +
+                      " claims docs too; " + std::to_string(m_preference.workers()) +
+                      " workers share the step");
         }
         if (busy) {
             // The claimer may still hold the doc's older revision, unclaimed: it will not try it.
-            m_watch.note_claimed_elsewhere(id, claim->until);
+            m_watch.note_claimed_elsewhere(id, held_elsewhere->until);
         }
     }
     if (!waiting || busy) {
@@ -140,10 +146,10 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
     // A doc whose last attempt failed waits for its retry time, also across restarts: the
     // time is on the doc.
     const std::optional<std::string> at = retry_at(doc, m_step.name);
-    if (!at && m_leases && claimed_by_other(doc, m_step.name, m_options.worker)) {
+    if (!at && held_elsewhere) {
         // Another worker has it. Watched, it is looked at again shortly: done by then, it has
         // left the step; still claimed, its worker lives; otherwise it is taken over.
-        m_watch.watch(id, claim_of(doc, m_step.name)->until);
+        m_watch.watch(id, held_elsewhere->until);
         set_aside(id, ticket);
         return true;
     }
