@@ -45,9 +45,9 @@ expect_status 2 "$edw" bench pipeline --backend nowhere
 # No server in the settings (none here: the embedded default), so no server backend.
 expect_status 2 "$edw" bench pipeline --backend server
 expect_output "needs a server URL"
-# Workers of a step share it through claims: without --lease all but one would be refused.
-expect_status 2 "$edw" bench pipeline --backend embedded -n 10 --workers 2
-expect_output "needs --lease"
+# Workers without --lease each take a fixed share of the docs (--shard K/W): every doc once.
+expect_status 0 "$edw" bench pipeline --backend embedded -n 40 --trickle 0 --puts 1 --workers 2
+expect_output '"workers":2'
 
 # A design doc folder that is not there is a usage error, named.
 expect_status 2 "$edw" bench pipeline --backend embedded -n 10 --design "$work/none"

@@ -38,7 +38,7 @@ struct PipelineBenchOptions {
     /// The steps are trivial Python callbacks (`python3 -m edw.bench step`), not C++ ones.
     bool python = false;
     /// Listener processes per step share (each with its own feed), sharing the docs by claims
-    /// when `lease_s` is set.
+    /// when `lease_s` is set, else each taking a fixed part of them (`--shard K/workers`).
     int workers = 1;
     double lease_s = 0;  ///< --lease of each listener, in seconds; 0: no claims.
     int callback_ms = 0; ///< How long each callback sleeps: a step that takes time.
@@ -78,6 +78,7 @@ struct BenchStepOptions {
     std::string log_level = "info";
     int worker = 0;      ///< Above 0: one of several workers on these steps, named by it.
     double lease_s = 0;  ///< Claims with this lease, in seconds; 0: none.
+    std::string shard;   ///< "K/N": only the docs of this share of the ids; empty: all.
     int callback_ms = 0; ///< How long each callback sleeps.
 };
 

@@ -102,7 +102,9 @@ void add_pipeline(CLI::App& bench, const GlobalOptions& global, Action& action)
     pipeline
         ->add_option("--workers", options->workers,
                      "Listener processes for each share of the steps, each following the feed: "
-                     "they share the docs through claims, so more than one needs --lease")
+                     "with --lease they share the docs through claims, without it each takes a "
+                     "fixed part of them (--shard K/W, no claims: the bound claims are measured "
+                     "against)")
         ->check(CLI::Range(1, 32))
         ->capture_default_str();
     pipeline
@@ -167,6 +169,7 @@ void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
     step->add_option("--log-level", options->log_level, "debug, info, warning or error");
     step->add_option("--worker", options->worker, "Which of several workers on these steps");
     step->add_option("--lease", options->lease_s, "Claims with this lease, in seconds");
+    step->add_option("--shard", options->shard, "K/N: only this share of the docs");
     step->add_option("--callback-ms", options->callback_ms, "Each callback sleeps this long");
     step->callback([&global, &action, options] {
         action = [&global, options] { return bench_step(global, *options); };

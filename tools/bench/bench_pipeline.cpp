@@ -334,6 +334,9 @@ start_listeners(const GlobalOptions& global, const Target& target, const Setting
             }
             if (options.lease_s > 0) {
                 argv.insert(argv.end(), {"--lease", std::to_string(options.lease_s)});
+            } else if (options.workers > 1) {
+                argv.insert(argv.end(), {"--shard", std::to_string(worker) + "/" +
+                                                        std::to_string(options.workers)});
             }
             if (options.callback_ms > 0) {
                 argv.insert(argv.end(), {"--callback-ms", std::to_string(options.callback_ms)});
@@ -460,11 +463,6 @@ int bench_pipeline(const GlobalOptions& global, const PipelineBenchOptions& opti
     if (options.python && (options.workers > 1 || options.lease_s > 0 || options.callback_ms > 0)) {
         throw ConfigError("--workers, --lease and --callback-ms measure C++ listeners; "
                           "--python takes none of them");
-    }
-    if (options.workers > 1 && options.lease_s <= 0) {
-        throw ConfigError("--workers " + std::to_string(options.workers) +
-                          " needs --lease: workers of a step share it through claims, and a "
-                          "second worker without them is refused (it would run every doc again)");
     }
     target.prefix = "edw-bench-" + std::to_string(::getpid()) + "-";
     const bool temporary_dir = options.dir.empty();

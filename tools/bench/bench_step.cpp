@@ -57,6 +57,9 @@ int bench_step(const GlobalOptions& global, const BenchStepOptions& options)
     // Each worker keeps its own checkpoint.
     runner_options.listener =
         "bench-" + options.name + (options.worker > 0 ? "-w" + std::to_string(options.worker) : "");
+    if (!options.shard.empty()) {
+        runner_options.shard = Shard::parse(options.shard);
+    }
     if (options.lease_s > 0) {
         runner_options.lease = std::chrono::milliseconds(static_cast<long>(options.lease_s * 1000));
     }
