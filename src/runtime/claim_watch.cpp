@@ -11,18 +11,31 @@ ClaimWatch::ClaimWatch(std::chrono::milliseconds recheck)
     : m_recheck(recheck)
 {}
 
-void ClaimWatch::watch(const std::string& id, const std::string& until)
+void ClaimWatch::set_holders(std::map<std::string, Holder> holders)
+{
+    const std::lock_guard lock(m_mutex);
+    m_holders = std::move(holders);
+}
+
+ClaimWatch::Entry ClaimWatch::entry(Clock::time_point now, Clock::time_point until,
+                                    const std::string& holder) const
+{
+    Entry made{.next_look = std::min(now + m_recheck, until), .until = until, .holder = holder};
+    // A worker the records know of is read about, not the doc: a live one renews its claim,
+    // gives the doc back or writes it; a dead one's claim is taken over once it has run out.
+    // The recheck is for claims of workers without a record (an older edw, a lost claim).
+    if (m_holders.contains(holder) && until != Clock::time_point::max()) {
+        made.next_look = until;
+    }
+    return made;
+}
+
+void ClaimWatch::watch(const std::string& id, const std::string& until, const std::string& holder)
 {
     const auto now = Clock::now();
     const auto expires = parse_iso8601(until);
     const std::lock_guard lock(m_mutex);
-    m_next_look[id] = next_look(now, expires.value_or(Clock::time_point::max()));
-}
-
-ClaimWatch::Clock::time_point ClaimWatch::next_look(Clock::time_point now,
-                                                    Clock::time_point until) const
-{
-    return std::min(now + m_recheck, until);
+    m_entries[id] = entry(now, expires.value_or(Clock::time_point::max()), holder);
 }
 
 void ClaimWatch::look_now(const std::vector<std::string>& ids)
@@ -30,17 +43,20 @@ void ClaimWatch::look_now(const std::vector<std::string>& ids)
     const auto now = Clock::now();
     const std::lock_guard lock(m_mutex);
     for (const auto& id : ids) {
-        m_next_look[id] = now;
+        auto& looked = m_entries[id];
+        looked.next_look = now;
+        looked.read = true;
     }
 }
 
 bool ClaimWatch::forget(const std::string& id)
 {
     const std::lock_guard lock(m_mutex);
-    return m_next_look.erase(id) > 0;
+    return m_entries.erase(id) > 0;
 }
 
-void ClaimWatch::note_claimed_elsewhere(const std::string& id, const std::string& until)
+void ClaimWatch::note_claimed_elsewhere(const std::string& id, const std::string& until,
+                                        const std::string& holder)
 {
     const auto expires = parse_iso8601(until);
     if (!expires) {
@@ -51,9 +67,10 @@ void ClaimWatch::note_claimed_elsewhere(const std::string& id, const std::string
     // Notes of docs the claimer never asked about (run by this worker after all, or left the
     // step) go once their claim has ended, so the map stays as small as the claims running.
     if (m_claimed_elsewhere.size() >= 1024) {
-        std::erase_if(m_claimed_elsewhere, [now](const auto& note) { return note.second <= now; });
+        std::erase_if(m_claimed_elsewhere,
+                      [now](const auto& note) { return note.second.until <= now; });
     }
-    m_claimed_elsewhere[id] = *expires;
+    m_claimed_elsewhere[id] = Note{*expires, holder};
 }
 
 bool ClaimWatch::claimed_elsewhere(const std::string& id, Clock::time_point now)
@@ -63,12 +80,33 @@ bool ClaimWatch::claimed_elsewhere(const std::string& id, Clock::time_point now)
     if (found == m_claimed_elsewhere.end()) {
         return false;
     }
-    const auto until = found->second;
+    const Note note = found->second;
     m_claimed_elsewhere.erase(found);
-    if (until <= now) {
+    if (note.until <= now) {
         return false; // expired: to be taken over
     }
-    m_next_look[id] = next_look(now, until);
+    m_entries[id] = entry(now, note.until, note.holder);
+    return true;
+}
+
+bool ClaimWatch::read_when_due(Entry& due, Clock::time_point now)
+{
+    const auto known = m_holders.find(due.holder);
+    if (due.read || due.until == Clock::time_point::max() || known == m_holders.end() ||
+        !known->second.live) {
+        return true; // given back, not known, or its holder stopped or died: read it
+    }
+    if (known->second.beat >= due.until) {
+        ++m_dropped_unread; // alive after the claim would have run out: renewed, or done
+        return false;
+    }
+    // Not beaten since: alive a moment ago, or dead on another machine, its record not yet
+    // silent long enough to tell. One heartbeat more (and a second for the beat's write) tells.
+    const auto told = due.until + known->second.beat_every + std::chrono::seconds(1);
+    if (now < told) {
+        due.next_look = told;
+        return false;
+    }
     return true;
 }
 
@@ -76,12 +114,16 @@ std::vector<std::string> ClaimWatch::take_due(Clock::time_point now, std::size_t
 {
     std::vector<std::string> due;
     const std::lock_guard lock(m_mutex);
-    for (auto it = m_next_look.begin(); it != m_next_look.end() && due.size() < most;) {
-        if (it->second <= now) {
-            due.push_back(it->first);
-            it = m_next_look.erase(it);
-        } else {
+    for (auto it = m_entries.begin(); it != m_entries.end() && due.size() < most;) {
+        if (it->second.next_look > now) {
             ++it;
+        } else if (read_when_due(it->second, now)) {
+            due.push_back(it->first);
+            it = m_entries.erase(it);
+        } else if (it->second.next_look <= now) {
+            it = m_entries.erase(it); // dropped unread
+        } else {
+            ++it; // waits for its holder's next beat
         }
     }
     return due;
@@ -90,7 +132,13 @@ std::vector<std::string> ClaimWatch::take_due(Clock::time_point now, std::size_t
 std::size_t ClaimWatch::size() const
 {
     const std::lock_guard lock(m_mutex);
-    return m_next_look.size();
+    return m_entries.size();
+}
+
+std::size_t ClaimWatch::dropped_unread() const
+{
+    const std::lock_guard lock(m_mutex);
+    return m_dropped_unread;
 }
 
 } // namespace edw

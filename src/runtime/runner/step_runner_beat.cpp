@@ -105,14 +105,21 @@ void StepRunner::Impl::learn_peers(const std::vector<WorkerRecord>& records)
     const std::string host = this_host_name();
     const std::string shard = m_options.shard.is_whole() ? std::string() : m_options.shard.str();
     std::vector<std::string> peers;
+    std::map<std::string, ClaimWatch::Holder> holders;
     for (const auto& record : records) {
         take_given_back(record, now);
+        const bool live =
+            record.state != "stopping" && liveness(record, now, host) == WorkerLiveness::live;
+        holders[record.name] = ClaimWatch::Holder{
+            .live = live,
+            .beat = parse_iso8601(record.beat).value_or(ClaimWatch::Clock::time_point{}),
+            .beat_every = std::chrono::milliseconds(static_cast<long>(record.beat_every_s * 1000))};
         // A worker "stopping" has given back what it had not started: its docs are others' now.
-        if (record.name != m_options.worker && record.lease_s && record.shard == shard &&
-            record.state != "stopping" && liveness(record, now, host) == WorkerLiveness::live) {
+        if (record.name != m_options.worker && record.lease_s && record.shard == shard && live) {
             peers.push_back(record.name);
         }
     }
+    m_watch.set_holders(std::move(holders));
     const std::size_t before = m_preference.workers();
     m_preference.set_workers(m_options.worker, std::move(peers));
     if (const std::size_t now_sharing = m_preference.workers(); now_sharing != before) {

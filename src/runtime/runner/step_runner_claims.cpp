@@ -291,7 +291,8 @@ StepRunner::Impl::take_over_watched(std::size_t most, std::map<std::string, nloh
             continue; // done, or gone
         }
         if (claimed_by_other(*doc, m_step.name, m_options.worker)) {
-            m_watch.watch(id, claim_of(*doc, m_step.name)->until); // renewed: alive
+            const auto claim = claim_of(*doc, m_step.name);
+            m_watch.watch(id, claim->until, claim->worker); // renewed: alive
             continue;
         }
         if (const auto at = retry_at(*doc, m_step.name)) {

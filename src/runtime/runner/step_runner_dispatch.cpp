@@ -134,7 +134,7 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
         }
         if (busy) {
             // The claimer may still hold the doc's older revision, unclaimed: it will not try it.
-            m_watch.note_claimed_elsewhere(id, held_elsewhere->until);
+            m_watch.note_claimed_elsewhere(id, held_elsewhere->until, held_elsewhere->worker);
         }
     }
     if (!waiting || busy) {
@@ -147,9 +147,10 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
     // time is on the doc.
     const std::optional<std::string> at = retry_at(doc, m_step.name);
     if (!at && held_elsewhere) {
-        // Another worker has it. Watched, it is looked at again shortly: done by then, it has
-        // left the step; still claimed, its worker lives; otherwise it is taken over.
-        m_watch.watch(id, held_elsewhere->until);
+        // Another worker has it. Watched, it is read again if its worker stops or dies (or is
+        // not known to live): done by then, it has left the step; still claimed, its worker
+        // lives; otherwise it is taken over.
+        m_watch.watch(id, held_elsewhere->until, held_elsewhere->worker);
         set_aside(id, ticket);
         return true;
     }
