@@ -4,6 +4,8 @@
 
 #include <edw/util/utc_time.hpp>
 
+#include <charconv>
+
 namespace edw {
 
 void StepRunner::Impl::follow(const Seq& since)
@@ -112,10 +114,9 @@ bool StepRunner::Impl::dispatch(nlohmann::json doc, std::optional<CheckpointTrac
         const std::lock_guard lock(m_in_flight_mutex);
         // The feed may repeat a change, or report a doc again while we work on it. The write
         // in progress settles that doc either way, so the repeat is done already. A feed
-        // read before our write may also bring back the revision we have just replaced.
-        const auto done = m_replaced.find(id);
-        busy = (done != m_replaced.end() && done->second == doc.value("_rev", "")) ||
-               !m_in_flight.insert(id).second;
+        // read before our write may also bring back the revision we have just replaced, or
+        // an older one (replaced_already).
+        busy = replaced_already(id, doc) || !m_in_flight.insert(id).second;
     }
     if (!waiting) {
         m_retries->cancel(id); // a doc that left the step needs no second look
@@ -189,9 +190,7 @@ void StepRunner::Impl::offer(const nlohmann::json& doc)
     // row that finds the doc in flight skips it, so by then it must be in the queue. (Marked
     // first and queued after, a full queue would drop a doc the feed had already skipped.)
     const std::lock_guard lock(m_in_flight_mutex);
-    const auto done = m_replaced.find(id);
-    if ((done != m_replaced.end() && done->second == doc.value("_rev", "")) ||
-        m_in_flight.count(id) != 0) {
+    if (replaced_already(id, doc) || m_in_flight.count(id) != 0) {
         return;
     }
     Work work{doc, std::nullopt};
@@ -299,6 +298,30 @@ void StepRunner::Impl::retry_now(const std::string& id)
                     "; trying again in 5 s");
         m_retries->schedule(id, RetrySchedule::Clock::now() + std::chrono::seconds(5));
     }
+}
+
+// Revisions of a doc follow one another, their generation (the number before the dash) growing
+// by one a write: a copy no newer than the revision a write of ours replaced is older than our
+// write. Not only that revision: a claim of ours, or a give-back, came between, and a copy
+// read before them (a catch-up page, a queue filled early) would otherwise run again.
+bool StepRunner::Impl::replaced_already(const std::string& id, const nlohmann::json& doc) const
+{
+    const auto done = m_replaced.find(id);
+    if (done == m_replaced.end()) {
+        return false;
+    }
+    const auto generation = [](const std::string& rev) {
+        long number = 0;
+        const auto dash = rev.find('-');
+        if (dash == std::string::npos ||
+            std::from_chars(rev.data(), rev.data() + dash, number).ec != std::errc()) {
+            return -1L;
+        }
+        return number;
+    };
+    const std::string rev = doc.value("_rev", "");
+    const long copy = generation(rev);
+    return rev == done->second || (copy >= 0 && copy <= generation(done->second));
 }
 
 // Revisions this runner replaced with its own write, so that a late feed row showing the

@@ -165,6 +165,8 @@ private:
     void recheck_dependents(const std::string& changed);
     void retry_now(const std::string& id);
     void remember_replaced(const std::string& id, std::string rev);
+    /// Whether `doc` is a copy no newer than a revision a write of ours replaced (locked).
+    [[nodiscard]] bool replaced_already(const std::string& id, const nlohmann::json& doc) const;
     void release(const std::string& id, std::optional<CheckpointTracker::Ticket> ticket,
                  bool handled);
 
