@@ -27,6 +27,7 @@ void add_status_command(CLI::App& app, const GlobalOptions& global, Action& acti
 void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_retry_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_pause_commands(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_checkpoint_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_replicate_command(CLI::App& app, const GlobalOptions& global, Action& action);

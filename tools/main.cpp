@@ -37,6 +37,7 @@ int main(int argc, char** argv)
     add_doc_commands(app, global, action);
     add_retry_commands(app, global, action);
     add_pause_commands(app, global, action);
+    add_checkpoint_commands(app, global, action);
     add_serve_command(app, global, action);
     add_replicate_command(app, global, action);
     add_bench_commands(app, global, action);
