@@ -14,6 +14,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -61,15 +62,34 @@ std::vector<std::string> declared_steps(Database& database, const std::string& d
     return names;
 }
 
+/// The worker records of the steps, each step's read once however many listeners ask.
+class StepRecords {
+public:
+    explicit StepRecords(Database& database)
+        : m_database(database)
+    {}
+    const std::vector<WorkerRecord>& of(const std::string& step)
+    {
+        const auto found = m_read.find(step);
+        return found != m_read.end()
+                   ? found->second
+                   : m_read.emplace(step, read_workers(m_database, step)).first->second;
+    }
+
+private:
+    Database& m_database;
+    std::map<std::string, std::vector<WorkerRecord>> m_read;
+};
+
 /// The live workers of listener `name` on `steps`, from their records, as "host:pid".
-std::vector<std::string> live_workers(Database& database, const std::string& name,
+std::vector<std::string> live_workers(StepRecords& records, const std::string& name,
                                       const std::vector<std::string>& steps)
 {
     std::vector<std::string> live;
     const auto now = std::chrono::system_clock::now();
     const std::string host = this_host_name();
     for (const auto& step : steps) {
-        for (const auto& record : read_workers(database, step)) {
+        for (const auto& record : records.of(step)) {
             if (record.listener == name && liveness(record, now, host) == WorkerLiveness::live) {
                 live.push_back(record.host + ":" + std::to_string(record.pid));
             }
@@ -96,7 +116,7 @@ std::optional<std::uint64_t> changes_after(Database& database, const Seq& seq)
     return std::nullopt;
 }
 
-nlohmann::json describe(Database& database, const std::string& name,
+nlohmann::json describe(Database& database, StepRecords& records, const std::string& name,
                         const std::vector<std::string>& pipeline_steps)
 {
     nlohmann::json out = {{"name", name}, {"id", StepRunner::checkpoint_id(name)}};
@@ -114,16 +134,16 @@ nlohmann::json describe(Database& database, const std::string& name,
     } else {
         out["seq"] = nullptr;
     }
-    out["live_workers"] = live_workers(database, name, steps);
+    out["live_workers"] = live_workers(records, name, steps);
     return out;
 }
 
 /// The listeners the step records name, and those asked for by name.
-std::vector<std::string> listener_names(Database& database, const std::vector<std::string>& steps)
+std::vector<std::string> listener_names(StepRecords& records, const std::vector<std::string>& steps)
 {
     std::set<std::string> names;
     for (const auto& step : steps) {
-        for (const auto& record : read_workers(database, step)) {
+        for (const auto& record : records.of(step)) {
             if (!record.listener.empty()) {
                 names.insert(record.listener);
             }
@@ -146,10 +166,11 @@ int list_checkpoints(const GlobalOptions& global, const CheckpointOptions& optio
     const auto settings = load_tool_settings(global);
     const auto database = open_database(settings);
     const auto steps = declared_steps(*database, settings.design);
-    const auto names = options.names.empty() ? listener_names(*database, steps) : options.names;
+    StepRecords records(*database);
+    const auto names = options.names.empty() ? listener_names(records, steps) : options.names;
     nlohmann::json all = nlohmann::json::array();
     for (const auto& name : names) {
-        all.push_back(describe(*database, name, steps));
+        all.push_back(describe(*database, records, name, steps));
     }
     if (options.json) {
         std::cout << all.dump() << "\n";
@@ -179,7 +200,8 @@ int show_checkpoint(const GlobalOptions& global, const CheckpointOptions& option
     const auto settings = load_tool_settings(global);
     const auto database = open_database(settings);
     const auto steps = declared_steps(*database, settings.design);
-    const auto one = describe(*database, options.name, steps);
+    StepRecords records(*database);
+    const auto one = describe(*database, records, options.name, steps);
     if (options.json) {
         std::cout << one.dump() << "\n";
         return exit_ok;
@@ -209,7 +231,8 @@ int show_checkpoint(const GlobalOptions& global, const CheckpointOptions& option
 std::optional<std::string> running_workers(Database& database, const std::string& name,
                                            const std::vector<std::string>& steps)
 {
-    const auto live = live_workers(database, name, steps);
+    StepRecords records(database);
+    const auto live = live_workers(records, name, steps);
     if (live.empty()) {
         return std::nullopt;
     }

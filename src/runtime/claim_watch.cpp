@@ -89,25 +89,25 @@ bool ClaimWatch::claimed_elsewhere(const std::string& id, Clock::time_point now)
     return true;
 }
 
-bool ClaimWatch::read_when_due(Entry& due, Clock::time_point now)
+ClaimWatch::Due ClaimWatch::when_due(Entry& due, Clock::time_point now)
 {
     const auto known = m_holders.find(due.holder);
     if (due.read || due.until == Clock::time_point::max() || known == m_holders.end() ||
         !known->second.live) {
-        return true; // given back, not known, or its holder stopped or died: read it
+        return Due::read; // given back, not known, or its holder stopped or died
     }
     if (known->second.beat >= due.until) {
         ++m_dropped_unread; // alive after the claim would have run out: renewed, or done
-        return false;
+        return Due::drop;
     }
     // Not beaten since: alive a moment ago, or dead on another machine, its record not yet
     // silent long enough to tell. One heartbeat more (and a second for the beat's write) tells.
     const auto told = due.until + known->second.beat_every + std::chrono::seconds(1);
     if (now < told) {
         due.next_look = told;
-        return false;
+        return Due::wait;
     }
-    return true;
+    return Due::read;
 }
 
 std::vector<std::string> ClaimWatch::take_due(Clock::time_point now, std::size_t most)
@@ -117,13 +117,19 @@ std::vector<std::string> ClaimWatch::take_due(Clock::time_point now, std::size_t
     for (auto it = m_entries.begin(); it != m_entries.end() && due.size() < most;) {
         if (it->second.next_look > now) {
             ++it;
-        } else if (read_when_due(it->second, now)) {
+            continue;
+        }
+        switch (when_due(it->second, now)) {
+        case Due::read:
             due.push_back(it->first);
             it = m_entries.erase(it);
-        } else if (it->second.next_look <= now) {
-            it = m_entries.erase(it); // dropped unread
-        } else {
-            ++it; // waits for its holder's next beat
+            break;
+        case Due::drop:
+            it = m_entries.erase(it);
+            break;
+        case Due::wait:
+            ++it; // for its holder's next beat
+            break;
         }
     }
     return due;

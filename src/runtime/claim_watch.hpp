@@ -70,8 +70,9 @@ private:
     /// A new entry for a doc claimed until `until` by `holder`, as known at `now`.
     [[nodiscard]] Entry entry(Clock::time_point now, Clock::time_point until,
                               const std::string& holder) const;
-    /// Whether the due entry is read; false when it is dropped or waits (its next look moved).
-    [[nodiscard]] bool read_when_due(Entry& entry, Clock::time_point now);
+    enum class Due { read, drop, wait };
+    /// What a due entry comes to: read now, dropped unread, or a wait (its next look moved).
+    [[nodiscard]] Due when_due(Entry& entry, Clock::time_point now);
 
     std::chrono::milliseconds m_recheck;
     mutable std::mutex m_mutex;

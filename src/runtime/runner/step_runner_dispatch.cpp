@@ -2,9 +2,8 @@
 // or a retry time) whether it runs now, waits for its retry time, or waits on other docs.
 #include "step_runner_impl.hpp"
 
+#include <edw/db/revision.hpp>
 #include <edw/util/utc_time.hpp>
-
-#include <charconv>
 
 namespace edw {
 
@@ -310,18 +309,15 @@ bool StepRunner::Impl::replaced_already(const std::string& id, const nlohmann::j
     if (done == m_replaced.end()) {
         return false;
     }
-    const auto generation = [](const std::string& rev) {
-        long number = 0;
-        const auto dash = rev.find('-');
-        if (dash == std::string::npos ||
-            std::from_chars(rev.data(), rev.data() + dash, number).ec != std::errc()) {
-            return -1L;
-        }
-        return number;
-    };
     const std::string rev = doc.value("_rev", "");
-    const long copy = generation(rev);
-    return rev == done->second || (copy >= 0 && copy <= generation(done->second));
+    if (rev == done->second) {
+        return true;
+    }
+    try {
+        return parse_revision(rev).generation <= parse_revision(done->second).generation;
+    } catch (const JsonError&) {
+        return false; // not a revision id: only the same text is the same revision
+    }
 }
 
 // Revisions this runner replaced with its own write, so that a late feed row showing the
