@@ -49,6 +49,15 @@ std::vector<std::string> split(const std::string& text, char separator)
     return parts;
 }
 
+/// The steps a checkpoint doc names (several for a shared feed), or, when it names none (set
+/// by this tool before the listener ever saved it), the pipeline's.
+std::vector<std::string> steps_of(const nlohmann::json& checkpoint,
+                                  const std::vector<std::string>& pipeline_steps)
+{
+    auto named = split(checkpoint.value("step", ""), ',');
+    return named.empty() ? pipeline_steps : named;
+}
+
 /// The steps the pipeline declares (`edw_pipeline` in its design doc), for finding listeners.
 std::vector<std::string> declared_steps(Database& database, const std::string& design)
 {
@@ -126,7 +135,7 @@ nlohmann::json describe(Database& database, StepRecords& records, const std::str
         out["seq"] = doc->value("seq", nlohmann::json());
         out["steps"] = doc->value("step", "");
         out["updated"] = doc->value("updated", "");
-        steps = split(doc->value("step", ""), ',');
+        steps = steps_of(*doc, pipeline_steps);
         if (doc->contains("seq")) {
             const auto behind = changes_after(database, Seq::from_json((*doc)["seq"]));
             out["changes_after"] = behind ? nlohmann::json(*behind) : nlohmann::json();
@@ -280,7 +289,7 @@ int set_checkpoint(const GlobalOptions& global, const CheckpointOptions& options
     const auto current = database->get(id);
     auto steps = declared_steps(*database, settings.design);
     if (current) {
-        steps = split(current->value("step", ""), ',');
+        steps = steps_of(*current, steps);
     }
     if (const auto why = running_workers(*database, name, steps); why && !options.force) {
         std::cerr << "edw: " << *why << "\n";

@@ -29,6 +29,8 @@ for backend in server embedded; do
     expect_status 2 "$edw" checkpoint
     expect_status 0 "$edw" checkpoint show cp-test
     expect_output "seq:          none"
+    # Set before the listener ever saved one: a doc that names no step yet.
+    expect_status 0 "$edw" checkpoint set cp-test 0
 
     "$listen_newfiles" --name cp-test --lock-dir "$PWD" --log-file first.log &
     listener=$!
