@@ -280,6 +280,27 @@ void say_if_unused(Database& database)
     }
 }
 
+// A seq the server does not take (a typo, a seq of another database) would stop the listener
+// at its next start: asked of the feed first. Returns why it is refused, or nothing.
+std::optional<std::string> unknown_seq(Database& database, const Seq& seq)
+{
+    ChangesQuery query;
+    query.since = seq;
+    query.limit = 1;
+    CountOnly counted;
+    try {
+        database.changes(query, counted);
+    } catch (const HttpError& error) {
+        if (error.status() >= 500) {
+            throw;
+        }
+        return "the feed does not take seq " + seq.json() + ": " + error.what();
+    } catch (const JsonError& error) {
+        return "the feed does not take seq " + seq.json() + ": " + error.what();
+    }
+    return std::nullopt;
+}
+
 int set_checkpoint(const GlobalOptions& global, const CheckpointOptions& options, bool reset)
 {
     const auto settings = load_tool_settings(global);
@@ -308,6 +329,11 @@ int set_checkpoint(const GlobalOptions& global, const CheckpointOptions& options
         return exit_ok;
     }
     const Seq seq = parse_seq(options.seq, *database);
+    if (const auto why = unknown_seq(*database, seq)) {
+        std::cerr << "edw: " << *why << "; the checkpoint of listener " << name
+                  << " is left as it was\n";
+        return exit_usage;
+    }
     nlohmann::json doc = {{"_id", id},
                           {"seq", seq.to_json()},
                           {"step", current ? current->value("step", "") : std::string()},
