@@ -82,7 +82,7 @@ class Step:
     function, so a step can be tested like any function: ``checksum({"_id": ...})``."""
 
     def __init__(self, function, name, after=None, selector=None, states=None, history=None,
-                 by=None, periodic=()):
+                 by=None, periodic=(), version=None):
         if not name or not isinstance(name, str):
             raise ConfigError("a step needs a name (a non-empty string)")
         chosen = [what for what, given in (("after", after), ("selector", selector))
@@ -102,6 +102,7 @@ class Step:
         self.history = history
         self.by = by
         self.periodic = list(periodic)
+        self.version = str(version) if version is not None else package_version(function)
         self.invoke = make_invoke(name, function)
         self.__doc__ = function.__doc__
         self.__name__ = getattr(function, "__name__", name)
@@ -115,7 +116,19 @@ class Step:
         return "<edw.Step %s: %s>" % (self.name, where)
 
 
-def step(name, after=None, *, selector=None, states=None, history=None, by=None, periodic=()):
+def package_version(function):
+    """The ``__version__`` of the module defining ``function``, or of its top-level package:
+    what a step records as its version when given none. None when neither has one."""
+    module_name = getattr(function, "__module__", None) or ""
+    for name in (module_name, module_name.split(".")[0]):
+        version = getattr(sys.modules.get(name), "__version__", None)
+        if version is not None:
+            return str(version)
+    return None
+
+
+def step(name, after=None, *, selector=None, states=None, history=None, by=None, periodic=(),
+         version=None):
     """Makes a function a processing step named ``name``.
 
     Which docs the step takes:
@@ -136,6 +149,10 @@ def step(name, after=None, *, selector=None, states=None, history=None, by=None,
         ``{step, changes, date, by}`` is appended to the array ``updates``.
     ``by`` names who made the move in those histories (default: the step's name).
     ``periodic``: :class:`Task` objects (see :func:`periodic`) run beside this step.
+    ``version``: recorded as ``step_version`` in each ``process`` entry the step writes, so
+    that ``edw rerun STEP --version V`` can run again what version V processed. Default: the
+    ``__version__`` of the function's module or package, else edw's version; the listener's
+    ``--step-version`` wins over both.
 
     The function gets the doc as a dict and returns a dict (JSON values: dict, list, str,
     int, float, bool, None; numpy arrays and scalars are turned into lists and numbers).
@@ -147,7 +164,7 @@ def step(name, after=None, *, selector=None, states=None, history=None, by=None,
 
     def decorate(function):
         return Step(function, name, after=after, selector=selector, states=states,
-                    history=history, by=by, periodic=periodic)
+                    history=history, by=by, periodic=periodic, version=version)
 
     return decorate
 
@@ -199,7 +216,8 @@ def run(*steps, argv=None, summary=None):
         first = step_list[0]
         step_list[0] = Step(first.function, first.name, after=first.after,
                             selector=first.selector, states=first.states, history=first.history,
-                            by=first.by, periodic=list(first.periodic) + tasks)
+                            by=first.by, periodic=list(first.periodic) + tasks,
+                            version=first.version)
     summary = summary or "Runs the Python step%s %s on edw's runtime" % (
         "s" if len(names) > 1 else "", ", ".join(names))
     sys.stdout.flush()

@@ -34,13 +34,15 @@ class Step:
     history: Optional[str]
     by: Optional[str]
     periodic: list[Task]
+    version: Optional[str]
     def __call__(self, doc: Doc) -> Optional[Doc]: ...
 
 def step(name: str, after: Optional[str] = ..., *,
          selector: Optional[Mapping[str, JSON]] = ...,
          states: Optional[Mapping[str, JSON]] = ...,
          history: Optional[str] = ..., by: Optional[str] = ...,
-         periodic: Iterable[Task] = ...) -> Callable[[Callable[[Doc], Optional[Doc]]], Step]: ...
+         periodic: Iterable[Task] = ...,
+         version: Optional[str] = ...) -> Callable[[Callable[[Doc], Optional[Doc]]], Step]: ...
 
 def periodic(every: float, name: Optional[str] = ...) -> Callable[[Callable[[], None]], Task]: ...
 

@@ -158,6 +158,9 @@ Step python_step(py::handle spec)
 {
     Step step;
     step.name = spec.attr("name").cast<std::string>();
+    if (const auto version = attribute(spec, "version")) {
+        step.version = version->cast<std::string>();
+    }
     if (const auto after = attribute(spec, "after")) {
         step.follows = StepPosition::after(after->cast<std::string>());
     }

@@ -52,6 +52,7 @@ struct ListenerCommandLine {
     double stop_timeout = 30;
     int metrics_port = -1; ///< -1: no metrics server.
     std::string metrics_address = "127.0.0.1";
+    std::string step_version; ///< Empty: each step's own version, else the program's.
 };
 
 StartFrom parse_start(const std::string& since, Seq& seq)
@@ -157,6 +158,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
         ->check(CLI::Range(0, 65535));
     app.add_option("--metrics-address", options.metrics_address, "Address of the metrics server")
         ->capture_default_str();
+    app.add_option("--step-version", options.step_version,
+                   "Version recorded as step_version in each process entry the steps write, for "
+                   "`edw rerun --version` (default: the step's own version, else edw's)");
     if (spec.add_options) {
         spec.add_options(app);
     }
@@ -248,8 +252,15 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             [&service] { service.stopping(); });
 
         const auto database = open_database(settings);
-        const std::vector<Step> steps =
+        std::vector<Step> steps =
             spec.make_steps ? spec.make_steps() : std::vector<Step>{spec.make_step()};
+        for (auto& step : steps) {
+            if (!options.step_version.empty()) {
+                step.version = options.step_version;
+            } else if (step.version.empty()) {
+                step.version = spec.program_version.empty() ? version() : spec.program_version;
+            }
+        }
         // The steps of a process share one feed and its checkpoint, named by the listener.
         StepGroup group(options.name);
         // Ready once every step has reached the database: then, and only then, the command

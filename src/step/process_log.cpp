@@ -123,7 +123,7 @@ bool has_step(const nlohmann::json& doc, std::string_view step)
 }
 
 nlohmann::json append_step(nlohmann::json doc, std::string_view step, const nlohmann::json& result,
-                           std::string_view date)
+                           std::string_view date, std::string_view version)
 {
     if (!result.is_object()) {
         throw JsonError("the result of step " + std::string(step) + " must be a JSON object, not " +
@@ -138,9 +138,12 @@ nlohmann::json append_step(nlohmann::json doc, std::string_view step, const nloh
     nlohmann::json entry = nlohmann::json::object();
     entry["name"] = step;
     for (const auto& [field, value] : result.items()) {
-        if (field != "name" && field != "date") {
+        if (field != "name" && field != "date" && field != step_version_field) {
             entry[field] = value;
         }
+    }
+    if (!version.empty()) {
+        entry[step_version_field] = version;
     }
     entry["date"] = date;
     process->push_back(std::move(entry));

@@ -31,6 +31,9 @@ struct ListenerSpec {
     /// Runs the steps: `run` returns when they have stopped. Python releases its GIL around it
     /// (and holds it through parsing and --daemon's fork before). Unset: `run()`.
     std::function<void(const std::function<void()>& run)> around_run{};
+    /// The version recorded in the entries of steps that name none, unless --step-version says
+    /// otherwise; empty: edw's own version.
+    std::string program_version{};
 };
 
 /// Runs a listener program: parses the common options (--config, --name, --jobs, --since,

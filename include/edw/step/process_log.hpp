@@ -62,11 +62,15 @@ TextPosition text_position(std::string_view doc_json);
 /// True when any entry of `doc`'s process array is named `step`.
 bool has_step(const nlohmann::json& doc, std::string_view step);
 
-/// `doc` with `{"name": step, ...result, "date": date}` appended to its `process` array. The
-/// result's own `name` and `date`, if any, are replaced. Throws JsonError when `result` is not
-/// an object or `doc` has no `process` array.
+/// The field of a `process` entry naming the version of the step that wrote it.
+inline constexpr const char* step_version_field = "step_version";
+
+/// `doc` with `{"name": step, ...result, "step_version": version, "date": date}` appended to its
+/// `process` array (`step_version` only when `version` is not empty). The result's own `name`,
+/// `step_version` and `date`, if any, are replaced. Throws JsonError when `result` is not an
+/// object or `doc` has no `process` array.
 nlohmann::json append_step(nlohmann::json doc, std::string_view step, const nlohmann::json& result,
-                           std::string_view date);
+                           std::string_view date, std::string_view version = {});
 
 /// What to do with a step's result after its write met a 409 and the doc was read again.
 enum class ConflictDecision {

@@ -38,6 +38,10 @@ struct Dependencies {
 /// EDELWEISS way), or as `record` writes it (a state move, a field update).
 struct Step {
     std::string name;
+    /// The version of the step's code, recorded as `step_version` in each `process` entry it
+    /// writes, so that `edw rerun --version` can find what a given version processed. Empty: the
+    /// listener program fills in `--step-version` or its own version.
+    std::string version;
     StepPosition follows = StepPosition::new_document();
     /// Which docs wait at the step; unset means those whose process array ends at `follows`.
     std::optional<StepSelection> selection;

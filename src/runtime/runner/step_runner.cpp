@@ -31,10 +31,10 @@ StepRunner::Impl::Impl(Database& database, Step step, RunnerOptions options,
     , m_step(std::move(step))
     , m_selection(m_step.selection_or_position())
     , m_record(m_step.record ? m_step.record
-                             : StepRecorder([name = m_step.name](nlohmann::json doc,
-                                                                 const nlohmann::json& result,
-                                                                 std::string_view date) {
-                                   return append_step(doc, name, result, date);
+                             : StepRecorder([name = m_step.name, version = m_step.version](
+                                                nlohmann::json doc, const nlohmann::json& result,
+                                                std::string_view date) {
+                                   return append_step(doc, name, result, date, version);
                                }))
     , m_options(std::move(options))
     // With a lease, the claimer takes up to a batch from the queue in one write.

@@ -109,6 +109,16 @@ TEST_CASE(
     CHECK(doc["_rev"] == "3-abc");
 }
 
+TEST_CASE("an entry records the step version that wrote it, and a result cannot forge it")
+{
+    const auto doc = edw::append_step(metadata_doc(nlohmann::json::array()), "move_to_sps",
+                                      {{"step_version", "9.9"}, {"file", "f"}}, "d", "1.2");
+    CHECK(doc["process"][0]["step_version"] == "1.2");
+    const auto unversioned = edw::append_step(metadata_doc(nlohmann::json::array()), "s",
+                                              {{"step_version", "9.9"}}, "d");
+    CHECK_FALSE(unversioned["process"][0].contains("step_version"));
+}
+
 TEST_CASE("a result that is not an object, or a doc without process, is refused")
 {
     CHECK_THROWS_AS(edw::append_step(metadata_doc(nlohmann::json::array()), "s", 42, "d"),
