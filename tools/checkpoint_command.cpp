@@ -3,11 +3,11 @@
 // `_local/edw-checkpoint-<name>`; it is read at start, so it is moved only while no worker of
 // that listener runs (a running one would write its own position over it).
 #include "command.hpp"
+#include "pipeline_steps.hpp"
 
 #include <edw/app/open_database.hpp>
 #include <edw/runtime/step_runner.hpp>
 #include <edw/runtime/step_workers.hpp>
-#include <edw/status/pipeline_status.hpp>
 #include <edw/util/error.hpp>
 #include <edw/util/exit_status.hpp>
 #include <edw/util/utc_time.hpp>
@@ -56,19 +56,6 @@ std::vector<std::string> steps_of(const nlohmann::json& checkpoint,
 {
     auto named = split(checkpoint.value("step", ""), ',');
     return named.empty() ? pipeline_steps : named;
-}
-
-/// The steps the pipeline declares (`edw_pipeline` in its design doc), for finding listeners.
-std::vector<std::string> declared_steps(Database& database, const std::string& design)
-{
-    std::vector<std::string> names;
-    const auto doc = database.get("_design/" + design);
-    if (doc && doc->contains(pipeline_field)) {
-        for (const auto& step : parse_pipeline((*doc)[pipeline_field])) {
-            names.push_back(step.name);
-        }
-    }
-    return names;
 }
 
 /// The worker records of the steps, each step's read once however many listeners ask.

@@ -28,6 +28,7 @@ void add_doc_commands(CLI::App& app, const GlobalOptions& global, Action& action
 void add_retry_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_pause_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_checkpoint_commands(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_rerun_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_replicate_command(CLI::App& app, const GlobalOptions& global, Action& action);

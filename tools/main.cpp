@@ -38,13 +38,15 @@ int main(int argc, char** argv)
     add_retry_commands(app, global, action);
     add_pause_commands(app, global, action);
     add_checkpoint_commands(app, global, action);
+    add_rerun_command(app, global, action);
     add_serve_command(app, global, action);
     add_replicate_command(app, global, action);
     add_bench_commands(app, global, action);
     // A subcommand's --help shows only its own options: say where the global one goes.
     const std::function<void(CLI::App&)> add_footer = [&add_footer](CLI::App& command) {
         for (auto* sub : command.get_subcommands({})) {
-            sub->footer("\nGlobal option (before or after the subcommand):\n  --config FILE    "
+            sub->footer(sub->get_footer() +
+                        "\nGlobal option (before or after the subcommand):\n  --config FILE    "
                         "Settings file (default ./edw.ini; EDW_* environment variables override "
                         "it)");
             add_footer(*sub);

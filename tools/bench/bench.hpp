@@ -53,6 +53,18 @@ std::filesystem::path bench_folder(const std::string& given);
 double create_bench_docs(Database& database, std::uint64_t count, std::size_t batch,
                          std::mt19937_64& rng, const std::string& label);
 
+struct RerunBenchOptions {
+    std::uint64_t docs = 100000;
+    std::size_t batch = 1000; ///< Docs per request, creating them and in the reruns.
+    std::string backend;      ///< "embedded" or "server"; empty: the one the settings name.
+    std::string dir;          ///< The embedded store's folder; a new temp dir.
+    bool keep = false;
+};
+
+/// `edw bench rerun`: two reruns (a tenth of the docs by a selector, then the rest by version)
+/// over docs that have passed both EDELWEISS steps, against the _bulk_docs rate creating them.
+int bench_rerun(const GlobalOptions& global, const RerunBenchOptions& options);
+
 struct ReplicateBenchOptions {
     std::uint64_t docs = 10000;
     std::size_t batch = 500; ///< Docs per `_bulk_docs` when creating, and per replication batch.

@@ -152,6 +152,33 @@ void add_replicate(CLI::App& bench, const GlobalOptions& global, Action& action)
     });
 }
 
+void add_rerun(CLI::App& bench, const GlobalOptions& global, Action& action)
+{
+    auto* rerun = bench.add_subcommand(
+        "rerun", "edw rerun of signal_processing over N docs that have passed both EDELWEISS "
+                 "steps, on a fresh database: first a tenth of them (a selector), then the rest "
+                 "(by step version), against the _bulk_docs rate creating them. Prints one JSON "
+                 "line");
+    rerun->fallthrough();
+    auto options = std::make_shared<RerunBenchOptions>();
+    rerun->add_option("-n,--docs", options->docs, "Docs in the database")
+        ->check(CLI::Range(10ULL, 100000000ULL))
+        ->capture_default_str();
+    rerun->add_option("--batch", options->batch, "Docs per request")
+        ->check(CLI::Range(static_cast<std::size_t>(1), static_cast<std::size_t>(10000)))
+        ->capture_default_str();
+    rerun
+        ->add_option("--backend", options->backend,
+                     "embedded (a new SQLite file) or server (a new database on the settings' "
+                     "server); default: the backend the settings name")
+        ->check(CLI::IsMember({"embedded", "server"}));
+    rerun->add_option("--dir", options->dir, "Folder for the embedded store (a new temp dir)");
+    rerun->add_flag("--keep", options->keep, "Keep the database and files afterwards");
+    rerun->callback([&global, &action, options] {
+        action = [&global, options] { return bench_rerun(global, *options); };
+    });
+}
+
 void add_step(CLI::App& bench, const GlobalOptions& global, Action& action)
 {
     // Run by `bench pipeline`, not by hand: hidden from --help by its empty description.
@@ -186,6 +213,7 @@ void add_bench_commands(CLI::App& app, const GlobalOptions& global, Action& acti
     add_parse(*bench, action);
     add_pipeline(*bench, global, action);
     add_replicate(*bench, global, action);
+    add_rerun(*bench, global, action);
     add_step(*bench, global, action);
 }
 
