@@ -18,6 +18,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace edw::tools {
@@ -234,12 +235,17 @@ int rerun(const GlobalOptions& global, const RerunCommandLine& options)
     }
     const RerunCriteria criteria = criteria_of(options);
     check_rerun_step(*database, settings.design, criteria.step);
-    auto campaign =
-        new_campaign(criteria, options.reason, rerun_starter(), std::chrono::system_clock::now());
+    std::optional<RerunCampaign> campaign;
+    try {
+        campaign = new_campaign(criteria, options.reason, rerun_starter(),
+                                std::chrono::system_clock::now());
+    } catch (const JsonError& error) {
+        throw ConfigError(error.what()); // a bad --selector or date: the command line's fault
+    }
     if (!options.dry_run) {
         warn_without_workers(*database, criteria.step);
     }
-    return run_campaign(*database, std::move(campaign), options);
+    return run_campaign(*database, std::move(*campaign), options);
 }
 
 } // namespace

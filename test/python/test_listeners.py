@@ -108,10 +108,30 @@ def test_print_goes_to_the_log_never_into_the_result(pipeline):
     log = pipeline.log()
     for doc_id, doc in pipeline.docs().items():
         entry = doc["process"][0]
-        assert set(entry) == {"name", "printed", "date"}
+        assert set(entry) == {"name", "printed", "step_version", "date"}
+        assert entry["step_version"] == edw.__version__  # none of its own: edw's
         assert "info: step move_to_sps on doc %s: looking at %s" % (doc_id, doc_id) in log
         assert "warning: step move_to_sps on doc %s: a warning about %s" % (doc_id, doc_id) in log
     assert "looking at" not in out
+
+
+def test_a_step_records_its_version_and_step_version_overrides_it(pipeline):
+    pipeline.edw("metadata", "make", "4")
+    script = os.path.join(SCRIPTS, "versioned.py")
+    listener = pipeline.start(script)
+    wait_until(lambda: count_at(pipeline, ["move_to_sps"]) == 4, what="4 docs")
+    assert pipeline.stop(listener) == 0
+    assert {d["process"][0]["step_version"] for d in pipeline.docs().values()} == {"2.5"}
+    assert "4 of" in pipeline.edw("rerun", "move_to_sps", "--version", "2.5", "--dry-run")
+
+    pipeline.edw("rerun", "move_to_sps", "--all", "--reason", "3.0 is out")
+    listener = pipeline.start(script, "--step-version", "3.0")
+    wait_until(lambda: all(d["process"] and d["process"][0]["step_version"] == "3.0"
+                           for d in pipeline.docs().values()), what="4 docs by 3.0")
+    assert pipeline.stop(listener) == 0
+    for doc in pipeline.docs().values():
+        assert [e["step_version"] for e in doc["edw_reruns"][0]["entries"]] == ["2.5"]
+        assert doc["edw_reruns"][0]["reason"] == "3.0 is out"
 
 
 def test_jobs_run_callbacks_at_once_on_several_threads(pipeline):
