@@ -247,6 +247,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             std::chrono::milliseconds(static_cast<long>(options.stop_timeout * 1000)), exit_failure,
             [&service] { service.stopping(); });
 
+        if (spec.use_settings) {
+            spec.use_settings(settings);
+        }
         const auto database = open_database(settings);
         const std::vector<Step> steps =
             spec.make_steps ? spec.make_steps() : std::vector<Step>{spec.make_step()};
