@@ -92,7 +92,9 @@ if [ "$backend" = embedded ]; then embedded_all_docs $db >docs.json; else all_do
 verdict=$(node -e '
     const fs = require("fs");
     const crypto = require("crypto");
-    const md5 = (path) => crypto.createHash("md5").update(fs.readFileSync(path)).digest("hex");
+    const read = (path) => { try { return fs.readFileSync(path); } catch (error) { return null; } };
+    const md5 = (path) => { const bytes = read(path);
+        return bytes === null ? "missing" : crypto.createHash("md5").update(bytes).digest("hex"); };
     const [work] = process.argv.slice(1);
     const rows = JSON.parse(fs.readFileSync("docs.json")).rows
         .filter((row) => !row.id.startsWith("_design/"));
@@ -102,7 +104,8 @@ verdict=$(node -e '
         const [moved, processed] = doc.process;
         const names = doc.process.map((entry) => entry.name).join(",");
         const check = (what, ok) => { if (!ok) problems.push(doc._id + ": " + what); return ok; };
-        const result = processed && JSON.parse(fs.readFileSync(processed.file, "utf8"));
+        let result = {};
+        try { result = JSON.parse(read(processed.file)); } catch (error) { /* checked below */ }
         if (check("steps " + names, names === "move_to_sps,signal_processing") &&
             check("raw file " + doc.original_file,
                   doc.original_file === work + "/raw/" + doc._id + ".edwtrace" &&
@@ -115,7 +118,7 @@ verdict=$(node -e '
                   processed.file === work + "/sps/results/" + doc._id + ".amplitudes.json" &&
                   md5(processed.file) === processed.md5sum &&
                   result.source === moved.file && result.source_md5 === moved.md5sum &&
-                  result.channels.length === 4 &&
+                  (result.channels || []).length === 4 &&
                   processed.amplitudes.pulses.join() ===
                       result.channels.map((c) => c.pulses).join()))
             good += 1;
