@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 namespace edw::tools {
@@ -19,6 +20,7 @@ struct MetadataOptions {
     int count = 1;
     std::string run;
     int batch = 500;
+    std::string raw_file_directory; ///< --with-files: empty, docs name files that do not exist.
 };
 
 int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
@@ -34,14 +36,19 @@ int make_metadata(const GlobalOptions& global, const MetadataOptions& options)
     }
     const std::string run = options.run.empty() ? next_free_run(*database) : options.run;
     Progress progress("run " + run, static_cast<std::uint64_t>(options.count), "docs");
-    const MetadataRun made =
-        write_metadata_run(*database, run, options.count, options.batch,
-                           [&progress](std::uint64_t docs) { progress.advance(docs); });
+    const MetadataRun made = write_metadata_run(
+        *database, run, options.count, options.batch,
+        [&progress](std::uint64_t docs) { progress.advance(docs); }, options.raw_file_directory);
     const int created = made.created;
     const auto& refused = made.refused;
     progress.finish();
-    std::cout << "created " << created << " docs of run " << run << " in " << database->describe()
-              << "\n";
+    std::cout << "created " << created << " docs of run " << run << " in " << database->describe();
+    if (!options.raw_file_directory.empty()) {
+        std::cout
+            << ", their raw files in "
+            << std::filesystem::absolute(options.raw_file_directory).lexically_normal().string();
+    }
+    std::cout << "\n";
     if (!refused.empty()) {
         std::cerr << "edw: " << refused.size()
                   << " docs were not created (existing docs are never overwritten), for example "
@@ -70,6 +77,12 @@ void add_metadata_commands(CLI::App& app, const GlobalOptions& global, Action& a
     make->add_option("--batch", options->batch, "Documents per _bulk_docs request")
         ->check(CLI::Range(1, 10000))
         ->capture_default_str();
+    make->add_option("--with-files", options->raw_file_directory,
+                     "Also write each doc's raw file into DIR (created if missing): synthetic "
+                     "detector traces, <_id>.edwtrace, 4 KB, the same for the same _id; the doc's "
+                     "original_file and md5sum then name that file and its MD5. Without it, docs "
+                     "name /mnt/data/<_id>.root, which exists nowhere, as the original ones did")
+        ->type_name("DIR");
     make->callback([&action, &global, options] {
         action = [&global, options] { return make_metadata(global, *options); };
     });

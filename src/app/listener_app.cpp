@@ -251,6 +251,9 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             std::chrono::milliseconds(static_cast<long>(options.stop_timeout * 1000)), exit_failure,
             [&service] { service.stopping(); });
 
+        if (spec.use_settings) {
+            spec.use_settings(settings);
+        }
         const auto database = open_database(settings);
         std::vector<Step> steps =
             spec.make_steps ? spec.make_steps() : std::vector<Step>{spec.make_step()};
@@ -258,7 +261,7 @@ int run_listener_app(int argc, char** argv, const ListenerSpec& spec)
             if (!options.step_version.empty()) {
                 step.version = options.step_version;
             } else if (step.version.empty()) {
-                step.version = spec.program_version.empty() ? version() : spec.program_version;
+                step.version = version();
             }
         }
         // The steps of a process share one feed and its checkpoint, named by the listener.

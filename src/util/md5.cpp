@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <system_error>
+#include <utility>
 
 namespace edw {
 
@@ -58,51 +59,51 @@ std::string to_hex(const unsigned char* bytes, unsigned int size)
     return hex;
 }
 
-// One MD5 computation, fed in pieces. `what` names the input in error messages.
-class Md5 {
-public:
-    explicit Md5(const std::string& what)
-        : m_what(what)
-        , m_context(EVP_MD_CTX_new())
-    {
-        if (!m_context || EVP_DigestInit_ex(m_context.get(), EVP_md5(), nullptr) != 1) {
-            fail();
-        }
-    }
-
-    void update(const void* data, std::size_t size)
-    {
-        if (EVP_DigestUpdate(m_context.get(), data, size) != 1) {
-            fail();
-        }
-    }
-
-    std::string hex_digest()
-    {
-        std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-        unsigned int size = 0;
-        if (EVP_DigestFinal_ex(m_context.get(), digest.data(), &size) != 1) {
-            fail();
-        }
-        return to_hex(digest.data(), size);
-    }
-
-private:
-    [[noreturn]] void fail() const
-    {
-        throw StoreError("cannot compute the MD5 of " + m_what + ": " + openssl_reason());
-    }
-
-    std::string m_what;
-    std::unique_ptr<EVP_MD_CTX, DigestContextDeleter> m_context;
-};
+[[noreturn]] void fail_digest(const std::string& what)
+{
+    throw StoreError("cannot compute the MD5 of " + what + ": " + openssl_reason());
+}
 
 } // namespace
+
+struct Md5::Context {
+    std::unique_ptr<EVP_MD_CTX, DigestContextDeleter> digest{EVP_MD_CTX_new()};
+};
+
+Md5::Md5(std::string what)
+    : m_what(std::move(what))
+    , m_context(std::make_unique<Context>())
+{
+    if (!m_context->digest || EVP_DigestInit_ex(m_context->digest.get(), EVP_md5(), nullptr) != 1) {
+        fail_digest(m_what);
+    }
+}
+
+Md5::~Md5() = default;
+Md5::Md5(Md5&&) noexcept = default;
+Md5& Md5::operator=(Md5&&) noexcept = default;
+
+void Md5::update(std::string_view bytes)
+{
+    if (EVP_DigestUpdate(m_context->digest.get(), bytes.data(), bytes.size()) != 1) {
+        fail_digest(m_what);
+    }
+}
+
+std::string Md5::hex_digest()
+{
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(m_context->digest.get(), digest.data(), &size) != 1) {
+        fail_digest(m_what);
+    }
+    return to_hex(digest.data(), size);
+}
 
 std::string md5_hex(std::string_view bytes)
 {
     Md5 md5("a buffer");
-    md5.update(bytes.data(), bytes.size());
+    md5.update(bytes);
     return md5.hex_digest();
 }
 
@@ -121,7 +122,7 @@ std::string md5_file_hex(const std::filesystem::path& path)
         if (std::ferror(file.get()) != 0) {
             throw StoreError("cannot read " + path.string() + ": " + system_reason(errno));
         }
-        md5.update(buffer.data(), count);
+        md5.update(std::string_view(buffer.data(), count));
         if (count < buffer.size()) {
             return md5.hex_digest();
         }

@@ -25,13 +25,15 @@ const std::set<std::string, std::less<>> database_keys = {
     "design", "view", "verify_tls", "timeout_ms", "heartbeat_ms", "js_timeout_ms"};
 const std::set<std::string, std::less<>> cloudant_keys = {"server", "dbname", "username",
                                                           "password", "viewname"};
+const std::set<std::string, std::less<>> edelweiss_keys = {"data_directory", "results_directory",
+                                                           "hostname"};
 
 struct Entry {
     std::string value;
     int line = 0;
 };
 
-// One of the two sections we read, as found in the text.
+// One of the sections we read, as found in the text.
 struct Section {
     bool is_present = false;
     std::string name; // as written, so that messages match the file
@@ -41,6 +43,7 @@ struct Section {
 struct Ini {
     Section database;
     Section cloudant;
+    Section edelweiss;
 };
 
 // A setting's text and where it came from, the prefix of any message about it.
@@ -116,9 +119,10 @@ Ini read_ini(std::string_view text, const std::string& source)
                 fail_at_line(source, number, "expected 'key = value' or '[section]'");
             }
             const auto key = lower(name);
-            section = key == "database"   ? &ini.database
-                      : key == "cloudant" ? &ini.cloudant
-                                          : nullptr;
+            section = key == "database"    ? &ini.database
+                      : key == "cloudant"  ? &ini.cloudant
+                      : key == "edelweiss" ? &ini.edelweiss
+                                           : nullptr;
             is_in_section = true;
             if (section != nullptr && !section->is_present) {
                 section->is_present = true;
@@ -138,7 +142,9 @@ Ini read_ini(std::string_view text, const std::string& source)
         if (section == nullptr) {
             continue; // a section for another part of edw, or for another program
         }
-        const auto& known = section == &ini.database ? database_keys : cloudant_keys;
+        const auto& known = section == &ini.database   ? database_keys
+                            : section == &ini.cloudant ? cloudant_keys
+                                                       : edelweiss_keys;
         if (known.find(key) == known.end()) {
             // ConfigParser also splits at ':', so `url file:x.db` reads as the key "url file".
             const bool spaced = key.find_first_of(" \t") != std::string::npos;
@@ -179,6 +185,9 @@ constexpr Names password_names{
     .key = "password", .legacy_key = "password", .variable = "EDW_PASSWORD"};
 constexpr Names auth_names{.key = "auth", .variable = "EDW_AUTH"};
 constexpr Names ca_file_names{.key = "ca_file", .variable = "EDW_CA_FILE"};
+constexpr Names data_directory_names{.key = "data_directory", .variable = "EDW_DATA_DIRECTORY"};
+constexpr Names results_directory_names{.key = "results_directory",
+                                        .variable = "EDW_RESULTS_DIRECTORY"};
 
 // The file, when there is one, and the environment, read setting by setting.
 class Sources {
@@ -235,6 +244,15 @@ public:
     [[nodiscard]] std::optional<Value> legacy_value(std::string_view key) const
     {
         return m_ini == nullptr ? std::nullopt : find(m_ini->cloudant, key);
+    }
+
+    // A key of [edelweiss], the environment first.
+    [[nodiscard]] std::optional<Value> edelweiss_value(const Names& names) const
+    {
+        if (auto found = environment_value(names)) {
+            return found;
+        }
+        return m_ini == nullptr ? std::nullopt : find(m_ini->edelweiss, names.key);
     }
 
     // A required setting that neither gave. `meaning` says what it is, since the key may not.
@@ -361,6 +379,36 @@ std::pair<std::string, std::string> parse_viewname(const Value& value)
     return {std::string(design), std::string(view)};
 }
 
+// A directory or host name: any text, but not none, since an empty value would quietly mean
+// "simulate" or "this machine" when the line says otherwise.
+std::string parse_nonempty(const Value& value, std::string_view what)
+{
+    if (value.text.empty()) {
+        fail(value, "empty; give " + std::string(what) + ", or leave the key out");
+    }
+    return value.text;
+}
+
+// [edelweiss]: whether the EDELWEISS steps do real file work, and where.
+EdelweissSettings resolve_edelweiss(const Sources& sources)
+{
+    EdelweissSettings edelweiss;
+    if (const auto value = sources.edelweiss_value(data_directory_names)) {
+        edelweiss.data_directory = parse_nonempty(*value, "a directory");
+    }
+    if (const auto value = sources.edelweiss_value(results_directory_names)) {
+        edelweiss.results_directory = parse_nonempty(*value, "a directory");
+        if (edelweiss.data_directory.empty()) {
+            fail(*value, "needs data_directory: without it the steps only simulate and write no "
+                         "results");
+        }
+    }
+    if (const auto value = sources.edelweiss_value({.key = "hostname"})) {
+        edelweiss.hostname = parse_nonempty(*value, "a host name");
+    }
+    return edelweiss;
+}
+
 // Resolves every setting from the file and the environment.
 Settings resolve(const Sources& sources, const std::string& source)
 {
@@ -440,6 +488,7 @@ Settings resolve(const Sources& sources, const std::string& source)
     if (const auto value = sources.file_value({.key = "js_timeout_ms"})) {
         settings.js_timeout = parse_milliseconds(*value);
     }
+    settings.edelweiss = resolve_edelweiss(sources);
     return settings;
 }
 

@@ -2,6 +2,8 @@
 #include "edw/workflow/metadata.hpp"
 
 #include <edw/util/md5.hpp>
+#include <edw/workflow/checked_copy.hpp>
+#include <edw/workflow/trace_file.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -112,6 +114,18 @@ nlohmann::json make_metadata_doc(const std::string& run, int file_number, double
          }},
         {"original_file", "/mnt/data/" + id + ".root"},
     };
+}
+
+void attach_raw_file(nlohmann::json& doc, const std::filesystem::path& directory)
+{
+    const std::string id = doc.at("_id").get<std::string>();
+    const std::string bytes = edelweiss::encode_traces(edelweiss::synthetic_traces(id));
+    const auto path =
+        std::filesystem::absolute(directory / (id + std::string(edelweiss::trace_extension)))
+            .lexically_normal();
+    edelweiss::write_file_atomically(path, bytes);
+    doc["original_file"] = path.string();
+    doc["md5sum"] = md5_hex(bytes);
 }
 
 } // namespace edw

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <system_error>
 
 namespace edw {
 namespace {
@@ -56,10 +58,22 @@ std::string next_free_run(Database& database)
 }
 
 MetadataRun write_metadata_run(Database& database, const std::string& run, int count, int batch,
-                               const std::function<void(std::uint64_t)>& advance)
+                               const std::function<void(std::uint64_t)>& advance,
+                               const std::filesystem::path& raw_file_directory)
 {
     if (count < 0 || batch < 1) {
         throw ConfigError("metadata: the count must be 0 or more and the batch 1 or more");
+    }
+    if (!raw_file_directory.empty()) {
+        std::error_code error;
+        std::filesystem::create_directories(raw_file_directory, error);
+        if (error) {
+            std::string reason = error.message();
+            reason.front() =
+                static_cast<char>(std::tolower(static_cast<unsigned char>(reason.front())));
+            throw StoreError("cannot create the raw file directory " + raw_file_directory.string() +
+                             ": " + reason);
+        }
     }
     MetadataRun made{.run = run, .created = 0, .refused = {}};
     std::mt19937_64 rng(std::random_device{}());
@@ -69,6 +83,9 @@ MetadataRun write_metadata_run(Database& database, const std::string& run, int c
         docs.reserve(static_cast<std::size_t>(last - first));
         for (int number = first; number < last; ++number) {
             docs.push_back(make_metadata_doc(run, number, epoch_seconds_now(), rng));
+            if (!raw_file_directory.empty()) {
+                attach_raw_file(docs.back(), raw_file_directory);
+            }
         }
         for (const auto& result : database.bulk_save(docs)) {
             if (result.ok()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <edw/step/step.hpp>
+#include <edw/util/settings.hpp>
 
 #include <functional>
 #include <string>
@@ -31,9 +32,10 @@ struct ListenerSpec {
     /// Runs the steps: `run` returns when they have stopped. Python releases its GIL around it
     /// (and holds it through parsing and --daemon's fork before). Unset: `run()`.
     std::function<void(const std::function<void()>& run)> around_run{};
-    /// The version recorded in the entries of steps that name none, unless --step-version says
-    /// otherwise; empty: edw's own version.
-    std::string program_version{};
+    /// Given the settings once loaded and the log set up, before make_step or make_steps, for
+    /// steps configured by a section of edw.ini of their own (the EDELWEISS steps' `[edelweiss]`);
+    /// may be empty. A ConfigError it throws stops the listener with that message.
+    std::function<void(const Settings&)> use_settings{};
 };
 
 /// Runs a listener program: parses the common options (--config, --name, --jobs, --since,

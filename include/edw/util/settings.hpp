@@ -19,6 +19,15 @@ enum class AuthMethod {
     cookie, ///< One `POST /_session`, then its `AuthSession` cookie.
 };
 
+/// The `[edelweiss]` section: where the EDELWEISS steps find and put files. Paths are kept as
+/// written; a relative one is relative to the directory the program runs in.
+struct EdelweissSettings {
+    /// Where move_to_sps copies raw files; empty: the steps only simulate their file work.
+    std::string data_directory;
+    std::string results_directory; ///< Where signal_processing writes; empty: data_directory.
+    std::string hostname; ///< The host named in process entries; empty: this machine's name.
+};
+
 /// The connection settings every edw program starts from.
 struct Settings {
     Url server;           ///< The server URL without credentials; `file:` for the embedded store.
@@ -35,6 +44,7 @@ struct Settings {
     /// The embedded store's limit on one call of a design-doc function (CouchDB's
     /// os_process_timeout).
     std::chrono::milliseconds js_timeout{5000};
+    EdelweissSettings edelweiss; ///< The EDELWEISS steps' directories, from `[edelweiss]`.
     std::string source; ///< Where the settings came from, for messages: `edw.ini` or `environment`.
 };
 
@@ -55,12 +65,14 @@ using Environment = std::function<std::optional<std::string>(const std::string& 
 /// The keys live in `[database]` (url, name, username, password, auth, ca_file, verify_tls,
 /// design, view, timeout_ms, heartbeat_ms, js_timeout_ms) or in the legacy `[Cloudant]` of the
 /// original EDELWEISS scripts (server, dbname, username, password, viewname); `[database]` wins key
-/// by key, and other sections are ignored. Credentials in the URL count unless username or password
-/// are given. The variables EDW_URL, EDW_DB, EDW_USERNAME, EDW_PASSWORD, EDW_AUTH and EDW_CA_FILE
-/// win over the text; one set to "" counts as unset. `source` names the text in messages and in
-/// Settings. Throws ConfigError with one line naming the source, the line or the section and key,
-/// and never the password: a malformed line, an unknown or repeated key, a bad value, no known
-/// section, or a server URL without a database name.
+/// by key. `[edelweiss]` (data_directory, results_directory, hostname) says where the EDELWEISS
+/// steps put files; other sections are ignored. Credentials in the URL count unless username or
+/// password are given. The variables EDW_URL, EDW_DB, EDW_USERNAME, EDW_PASSWORD, EDW_AUTH,
+/// EDW_CA_FILE, EDW_DATA_DIRECTORY and EDW_RESULTS_DIRECTORY win over the text; one set to ""
+/// counts as unset. `source` names the text in messages and in Settings. Throws ConfigError with
+/// one line naming the source, the line or the section and key, and never the password: a
+/// malformed line, an unknown or repeated key, a bad value, no known section, a server URL without
+/// a database name, or an `[edelweiss]` results_directory without a data_directory.
 ///
 /// With no URL at all, the database is the embedded store `file:edw-data/<name>.db`, the name
 /// being `edw` when none is given either.

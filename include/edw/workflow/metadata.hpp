@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <random>
@@ -41,6 +42,12 @@ namespace edw {
 [[nodiscard]] nlohmann::json make_metadata_doc(const std::string& run, int file_number,
                                                double datecreated, std::mt19937_64& rng);
 
+/// Gives `doc` a real raw file: writes the synthetic traces of its `_id` (trace_file.hpp) to
+/// `<directory>/<_id>.edwtrace` (crash-safe: a temporary file, fsync, rename), and sets the doc's
+/// `original_file` to that path and its `md5sum` to the file's MD5. The same id gives the same
+/// bytes, so writing again is harmless. Throws StoreError naming the file and the cause.
+void attach_raw_file(nlohmann::json& doc, const std::filesystem::path& directory);
+
 /// True when any doc of `run` exists in `database` (ids "<run>_<number>").
 [[nodiscard]] bool run_exists(Database& database, const std::string& run);
 
@@ -58,8 +65,12 @@ struct MetadataRun {
 /// Writes `count` metadata docs of `run` with `_bulk_docs` of `batch` docs each, calling
 /// `advance(docs written)` after each request when given. A doc that exists already is refused
 /// by the database, and listed as such. The caller has chosen `run` (see make_metadata_run).
+/// With a `raw_file_directory` (created when missing), each doc gets its raw file there
+/// (attach_raw_file) before any doc of its batch is written, so that no doc names a file that
+/// was never made; without one, docs name `/mnt/data/<_id>.root` as the original scripts' did.
 MetadataRun write_metadata_run(Database& database, const std::string& run, int count, int batch,
-                               const std::function<void(std::uint64_t)>& advance = {});
+                               const std::function<void(std::uint64_t)>& advance = {},
+                               const std::filesystem::path& raw_file_directory = {});
 
 /// write_metadata_run for `run`, or for next_free_run when `run` is empty. Throws ConfigError,
 /// before writing anything, when `run` is given and already has docs.

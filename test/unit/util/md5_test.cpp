@@ -42,6 +42,15 @@ private:
 
 TEST_SUITE_BEGIN("md5");
 
+TEST_CASE("an MD5 fed in pieces equals the MD5 of the whole")
+{
+    edw::Md5 md5("pieces");
+    md5.update("message ");
+    md5.update("");
+    md5.update("digest");
+    CHECK(md5.hex_digest() == "f96b697d7cb7938d525a2f31aaf161d0");
+}
+
 TEST_CASE("md5_hex gives the RFC 1321 digests")
 {
     CHECK(edw::md5_hex("") == "d41d8cd98f00b204e9800998ecf8427e");

@@ -366,6 +366,47 @@ TEST_CASE("no message ever shows the password")
           std::string::npos);
 }
 
+TEST_CASE("[edelweiss] gives the EDELWEISS steps their directories and host, kept as written")
+{
+    const auto settings = parse("[database]\nname = db\n[EDELWEISS]\nData_Directory = data/\n"
+                                "results_directory: /sps/results\nhostname = ccage.in2p3.fr\n");
+    CHECK(settings.edelweiss.data_directory == "data/");
+    CHECK(settings.edelweiss.results_directory == "/sps/results");
+    CHECK(settings.edelweiss.hostname == "ccage.in2p3.fr");
+    const auto defaults = parse("[database]\nname = db\n");
+    CHECK(defaults.edelweiss.data_directory.empty());
+    CHECK(defaults.edelweiss.results_directory.empty());
+    CHECK(defaults.edelweiss.hostname.empty());
+}
+
+TEST_CASE("EDW_DATA_DIRECTORY and EDW_RESULTS_DIRECTORY win over [edelweiss]")
+{
+    const auto settings =
+        parse("[database]\nname = db\n[edelweiss]\ndata_directory = a\nresults_directory = b\n",
+              {{"EDW_DATA_DIRECTORY", "/x"}, {"EDW_RESULTS_DIRECTORY", "/y"}});
+    CHECK(settings.edelweiss.data_directory == "/x");
+    CHECK(settings.edelweiss.results_directory == "/y");
+    CHECK(
+        parse("[database]\nname = db\n", {{"EDW_DATA_DIRECTORY", "/x"}}).edelweiss.data_directory ==
+        "/x");
+}
+
+TEST_CASE("a misspelt, empty or lone [edelweiss] key is refused naming it")
+{
+    CHECK_THROWS_WITH_AS(parse("[database]\nname = db\n[edelweiss]\ndata_dir = /x\n"),
+                         doctest::Contains("edw.ini: line 4: [edelweiss] data_dir: unknown key "
+                                           "(known: data_directory, hostname, results_directory)"),
+                         edw::ConfigError);
+    CHECK(error_of("[database]\nname = db\n[edelweiss]\ndata_directory =\n") ==
+          "edw.ini: [edelweiss] data_directory: empty; give a directory, or leave the key out");
+    CHECK(error_of("[database]\nname = db\n[edelweiss]\nresults_directory = /r\n") ==
+          "edw.ini: [edelweiss] results_directory: needs data_directory: without it the steps "
+          "only simulate and write no results");
+    CHECK(error_of("[database]\nname = db\n", {{"EDW_RESULTS_DIRECTORY", "/r"}}) ==
+          "environment variable EDW_RESULTS_DIRECTORY: needs data_directory: without it the steps "
+          "only simulate and write no results");
+}
+
 TEST_CASE("load_settings reads the given file and names it as the source")
 {
     const TemporaryDirectory directory;

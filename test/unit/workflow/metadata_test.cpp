@@ -1,8 +1,15 @@
 #include "edw/workflow/metadata.hpp"
 
+#include "workflow/scratch_directory.hpp"
+
+#include <edw/util/error.hpp>
+#include <edw/util/md5.hpp>
+#include <edw/workflow/trace_file.hpp>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <optional>
 #include <random>
 #include <string>
@@ -110,6 +117,43 @@ TEST_CASE("the same file drawn with another seed differs in md5sum and temperatu
     const auto b = edw::make_metadata_doc("ma22a000", 0, 0.0, second);
     CHECK(a["md5sum"] != b["md5sum"]);
     CHECK(a["conditions"]["temperature"] != b["conditions"]["temperature"]);
+}
+
+TEST_CASE("a raw file attached to a doc holds its traces, and the doc names it and its md5")
+{
+    const edw::test::ScratchDirectory scratch;
+    std::mt19937_64 first(9);
+    std::mt19937_64 second(9);
+    const auto plain = edw::make_metadata_doc("ma22a000", 4, 1.5, first);
+    auto doc = edw::make_metadata_doc("ma22a000", 4, 1.5, second);
+    edw::attach_raw_file(doc, scratch.directory("raw"));
+    const auto path = std::filesystem::absolute(scratch.path() / "raw" / "ma22a000_004.edwtrace");
+    CHECK(doc["original_file"] == path.string());
+    const std::string bytes = edw::test::file_bytes(path);
+    CHECK(doc["md5sum"] == edw::md5_hex(bytes));
+    CHECK(edw::edelweiss::decode_traces(bytes, path.string()) ==
+          edw::edelweiss::synthetic_traces("ma22a000_004"));
+    // Otherwise the doc is the one metadata make writes without files.
+    auto rest = doc;
+    auto plain_rest = plain;
+    for (const char* field : {"original_file", "md5sum"}) {
+        rest.erase(field);
+        plain_rest.erase(field);
+    }
+    CHECK(rest == plain_rest);
+}
+
+TEST_CASE("attaching a raw file to a directory that cannot hold one fails naming it")
+{
+    const edw::test::ScratchDirectory scratch;
+    const auto not_a_directory = scratch.write("taken", "a file");
+    std::mt19937_64 rng(9);
+    auto doc = edw::make_metadata_doc("ma22a000", 0, 0.0, rng);
+    CHECK_THROWS_WITH_AS(
+        edw::attach_raw_file(doc, not_a_directory),
+        doctest::Contains(
+            ("cannot write " + (not_a_directory / "ma22a000_000.edwtrace").string()).c_str()),
+        edw::StoreError);
 }
 
 TEST_SUITE_END();
