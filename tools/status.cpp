@@ -10,7 +10,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iomanip>
@@ -57,6 +59,32 @@ std::string age_text(const std::optional<double>& seconds)
 std::string after_text(const nlohmann::json& after)
 {
     return after.is_string() ? after.get<std::string>() : after == 0 ? "(new docs)" : "?";
+}
+
+// "12.0/s over 4 s", "10.0/min over 5 min": the docs over the time they took (per second when
+// at least one a second), and that time; "-" when none was done.
+std::string rate_text(const RecentRate& rate)
+{
+    if (rate.docs == 0) {
+        return "-";
+    }
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(1);
+    const double per_second = rate.per_second();
+    if (per_second >= 1) {
+        text << per_second << "/s";
+    } else {
+        text << per_second * 60 << "/min";
+    }
+    text << " over ";
+    if (rate.seconds < 90) {
+        text << std::lround(rate.seconds) << " s";
+    } else {
+        const double minutes = rate.seconds / 60;
+        text << std::setprecision(std::abs(minutes - std::round(minutes)) < 0.05 ? 0 : 1) << minutes
+             << " min";
+    }
+    return text.str();
 }
 
 // One line per state group: "ous (50)   ReadyForProcessing 3   Processing 2 ...".
@@ -115,40 +143,94 @@ void write_worker_records(std::ostream& out, const PipelineStatus& status)
     }
 }
 
+// "retired steps" then a line per step seen in the docs but not in pipeline.json: "  archive
+// 120 done, 3 failed, 120 stranded after it". A retired step that live workers still run is
+// said so: its docs go where the pipeline does not expect them.
+void write_retired_steps(std::ostream& out, const PipelineStatus& status)
+{
+    std::size_t width = 0;
+    for (const auto& step : status.steps) {
+        width = step.retired ? std::max(width, step.step.name.size()) : width;
+    }
+    if (width == 0) {
+        return;
+    }
+    out << "\nretired steps (seen in the docs, not in pipeline.json):\n";
+    for (const auto& step : status.steps) {
+        if (!step.retired) {
+            continue;
+        }
+        out << "  " << std::left << std::setw(static_cast<int>(width)) << step.step.name << "  "
+            << step.done << " done";
+        const auto stranded = status.stranded.find(step.step.name);
+        if (stranded != status.stranded.end()) {
+            out << ", " << stranded->second << " stranded after it";
+        }
+        if (step.failed > 0) {
+            out << ", " << step.failed << " failed";
+        }
+        if (step.retrying > 0) {
+            out << ", " << step.retrying << " retrying";
+        }
+        const auto live = std::count_if(
+            step.worker_records.begin(), step.worker_records.end(),
+            [](const WorkerSeen& seen) { return seen.liveness == WorkerLiveness::live; });
+        if (live > 0) {
+            out << "; yet " << live << (live == 1 ? " live worker runs" : " live workers run")
+                << " it: add it to pipeline.json or stop " << (live == 1 ? "it" : "them");
+        }
+        out << "\n";
+    }
+}
+
 void write_steps(std::ostream& out, const PipelineStatus& status)
 {
     const auto cell = [&out](const auto& value, int width) {
         out << std::right << std::setw(width) << value;
     };
-    out << std::left << std::setw(20) << "step" << std::setw(18) << "after";
+    // Columns as wide as the longest name needs, so that a long one does not shift its row.
+    std::size_t name_width = 20;
+    std::size_t after_width = 18;
+    for (const auto& step : status.steps) {
+        if (!step.retired) {
+            name_width = std::max(name_width, step.step.name.size() + 2);
+            after_width = std::max(after_width, after_text(step.step.after).size() + 2);
+        }
+    }
+    out << std::left << std::setw(static_cast<int>(name_width)) << "step"
+        << std::setw(static_cast<int>(after_width)) << "after";
     cell("waiting", 9);
     cell("running", 9);
     cell("retrying", 10);
     cell("failed", 8);
     cell("done", 9);
     cell("oldest waiting", 16);
-    cell("/min (5 min)", 14);
+    cell("recent rate", 21);
     cell("last hour", 11);
     out << "\n";
+    const auto now = parse_iso8601(status.time).value_or(std::chrono::system_clock::now());
     for (const auto& step : status.steps) {
-        out << std::left << std::setw(20) << step.step.name << std::setw(18)
-            << after_text(step.step.after);
+        if (step.retired) {
+            continue; // listed apart, below
+        }
+        out << std::left << std::setw(static_cast<int>(name_width)) << step.step.name
+            << std::setw(static_cast<int>(after_width)) << after_text(step.step.after);
         cell(step.waiting, 9);
         cell(step.in_progress_total(), 9);
         cell(step.retrying, 10);
         cell(step.failed, 8);
         cell(step.done, 9);
         cell(age_text(step.oldest_waiting_seconds), 16);
-        std::ostringstream rate;
-        rate << std::fixed << std::setprecision(1) << static_cast<double>(step.done_in_last(5)) / 5;
-        cell(rate.str(), 14);
+        cell(rate_text(step.recent_rate(now)), 21);
         cell(step.done_in_last(throughput_minutes), 11);
         out << "\n";
     }
-    if (status.steps.empty()) {
+    if (std::none_of(status.steps.begin(), status.steps.end(),
+                     [](const StepStatus& step) { return !step.retired; })) {
         out << "(no steps: the design doc declares none (pipeline.json) and no doc has a process "
                "entry yet)\n";
     }
+    write_retired_steps(out, status);
     for (const auto& step : status.steps) {
         if (step.pause) {
             out << "\n"
@@ -170,11 +252,29 @@ void write_steps(std::ostream& out, const PipelineStatus& status)
     }
     out << "\n"
         << status.finished << (status.finished == 1 ? " doc has" : " docs have")
-        << " passed every step.\n";
+        << " passed every step";
+    if (status.finished_at.size() > 1) { // a pipeline with branches has several ends
+        const char* separator = " (";
+        for (const auto& [last, docs] : status.finished_at) {
+            out << separator << docs << " after " << last;
+            separator = ", ";
+        }
+        out << ")";
+    }
+    out << ".\n";
     for (const auto& [position, docs] : status.stranded) {
+        const auto step =
+            std::find_if(status.steps.begin(), status.steps.end(),
+                         [&](const StepStatus& s) { return s.step.name == position; });
+        if (position == "0") {
+            out << docs << " new " << (docs == 1 ? "doc waits" : "docs wait")
+                << ", but no step of the pipeline takes new docs: stranded.\n";
+            continue;
+        }
         out << docs << (docs == 1 ? " doc sits" : " docs sit") << " after " << position
-            << ", a step the pipeline does not place: no step will take "
-            << (docs == 1 ? "it" : "them") << ".\n";
+            << ", a step the pipeline does not place"
+            << (step != status.steps.end() && step->retired ? " (retired)" : "")
+            << ": stranded, no step will take " << (docs == 1 ? "it" : "them") << ".\n";
     }
     for (const auto& [reason, docs] : status.unroutable) {
         out << docs << (docs == 1 ? " doc" : " docs") << " no step can take: " << reason
@@ -289,10 +389,12 @@ int print_status(const GlobalOptions& global, const StatusOptions& options)
 void add_status_command(CLI::App& app, const GlobalOptions& global, Action& action)
 {
     auto* status = app.add_subcommand(
-        "status", "A table per step: waiting, running (claims), retrying, failed, done, oldest "
-                  "waiting, throughput, read from the design doc's steps view; then paused steps "
-                  "and each step's workers from their heartbeats (running, paused, stopping, "
-                  "stopped or dead, since when)");
+        "status", "A table per step of the pipeline: waiting, running (claims), retrying, "
+                  "failed, done, oldest waiting, the recent rate (the docs of the last 5 minutes "
+                  "over the time since the first of them) and the last hour, read from the design "
+                  "doc's steps view; steps seen in the docs but not in pipeline.json listed apart "
+                  "as retired; then paused steps and each step's workers from their heartbeats "
+                  "(running, paused, stopping, stopped or dead, since when)");
     status->fallthrough();
     auto options = std::make_shared<StatusOptions>();
     status->add_flag("--json", options->json, "Print one JSON object (one per line with --watch)");

@@ -74,14 +74,17 @@ StepStatus step_status(PipelineStep step, bool declared)
     return status;
 }
 
-// Declared steps first, then every step seen in process entries, failures or claims, each
-// following the step most of its docs did before it.
+// Declared steps first, then every step seen in process entries, failures or claims. With a
+// declaration, those others are retired: a step left out of pipeline.json takes no doc, however
+// many it once did, so it is shown apart rather than as part of the pipeline. Without one, each
+// follows the step most of its docs did before it.
 std::vector<StepStatus> steps_of(const nlohmann::json& design_doc, const ViewResult& done_edges,
                                  const std::set<std::string>& other_names)
 {
     std::vector<StepStatus> steps;
     std::set<std::string> known;
-    if (design_doc.contains(pipeline_field)) {
+    const bool declared = design_doc.contains(pipeline_field);
+    if (declared) {
         for (auto& step : parse_pipeline(design_doc[pipeline_field])) {
             known.insert(step.name);
             steps.push_back(step_status(std::move(step), true));
@@ -100,25 +103,18 @@ std::vector<StepStatus> steps_of(const nlohmann::json& design_doc, const ViewRes
             best = {row.key[2], count_of(row)};
         }
     }
-    // Two steps cannot take docs from one position: the first to write moves the doc on. So a
-    // name seen in the docs after a position a declared step takes (a typo, a step that no longer
-    // exists) has no place in the pipeline, and the docs at that position stay the declared
-    // step's.
-    std::set<std::string> taken_by_declared;
-    for (const auto& step : steps) {
-        taken_by_declared.insert(position_name(step.step.after));
-    }
-    for (const auto& [name, after] : seen) {
+    const auto add_seen = [&](const std::string& name, const nlohmann::json& after) {
         if (known.insert(name).second) {
-            const bool has_place = !taken_by_declared.contains(position_name(after.first));
-            steps.push_back(
-                step_status({.name = name, .after = has_place ? after.first : nullptr}, false));
+            auto step = step_status({.name = name, .after = declared ? nullptr : after}, false);
+            step.retired = declared;
+            steps.push_back(std::move(step));
         }
+    };
+    for (const auto& [name, after] : seen) {
+        add_seen(name, after.first);
     }
     for (const auto& name : other_names) {
-        if (known.insert(name).second) {
-            steps.push_back(step_status({.name = name, .after = nullptr}, false));
-        }
+        add_seen(name, nullptr); // seen only in failures or claims: where it starts is unknown
     }
     for (auto& step : steps) {
         step.done = done[step.step.name];
@@ -130,6 +126,63 @@ std::vector<StepStatus> steps_of(const nlohmann::json& design_doc, const ViewRes
 std::string minute_of(std::chrono::system_clock::time_point time)
 {
     return iso8601(time).substr(0, 16);
+}
+
+// The done rows of one step after one previous step in one minute.
+struct MinuteRow {
+    nlohmann::json previous;
+    nlohmann::json minute; ///< "YYYY-MM-DDTHH:MM"
+};
+
+// How many rows of one minute are read to find the first doc done in it: rows of one minute come
+// in doc id order, not in time order, and a minute of thousands of docs has a first one among
+// any thousand of them to well within its minute.
+constexpr std::uint64_t most_rows_for_first_done = 1000;
+
+// Where `step`'s recent rate starts (see StepStatus::recent_since), given its done rows in the
+// rate window (`rows`) and the throughput window's first minute (`first_time`).
+std::optional<std::chrono::system_clock::time_point>
+recent_start(Database& database, const std::string& design, const StepStatus& step,
+             const std::vector<MinuteRow>& rows, std::chrono::system_clock::time_point first_time,
+             std::chrono::system_clock::time_point now)
+{
+    constexpr auto rate_first = static_cast<std::size_t>(throughput_minutes - rate_minutes);
+    const auto window_start = first_time + std::chrono::minutes(rate_first);
+    // Busy before the window: the docs in it were done over all of it.
+    if (step.done_per_minute[rate_first - 1] > 0) {
+        return window_start;
+    }
+    const auto first = std::min_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        return a.minute.template get<std::string>() < b.minute.template get<std::string>();
+    });
+    if (first == rows.end()) {
+        return std::nullopt;
+    }
+    const auto minute = first->minute.get<std::string>();
+    const auto minute_start = parse_iso8601(minute + ":00.000Z").value_or(window_start);
+    // The rows' values are the entries' dates (a design doc pushed before they were has null
+    // there: the start of the minute is then the best known).
+    std::optional<std::chrono::system_clock::time_point> earliest;
+    for (const auto& row : rows) {
+        if (row.minute != first->minute) {
+            continue;
+        }
+        ViewQuery query = steps_query(IndexRead::as_is);
+        query.startkey = nlohmann::json::array({"done", step.step.name, row.previous, minute});
+        query.endkey = nlohmann::json::array(
+            {"done", step.step.name, row.previous, minute, nlohmann::json::object()});
+        query.reduce = false;
+        query.limit = most_rows_for_first_done;
+        for (const auto& done : database.query(design, steps_view, query).rows) {
+            const auto date = done.value.is_string() ? parse_iso8601(done.value.get<std::string>())
+                                                     : std::nullopt;
+            if (date && (!earliest || *date < *earliest)) {
+                earliest = date;
+            }
+        }
+    }
+    // A date of another form, or from a clock ahead of this one, stays within what is known.
+    return std::clamp(earliest.value_or(minute_start), minute_start, std::max(minute_start, now));
 }
 
 } // namespace
@@ -168,6 +221,25 @@ std::vector<PipelineStep> parse_pipeline(const nlohmann::json& declaration)
         previous = step.name;
         steps.push_back(std::move(step));
     }
+    // Each step has one `after`, so following them from a step either leaves the declared steps
+    // or comes back to it: a loop, whose docs would go round it for ever.
+    std::map<std::string, nlohmann::json> after_of;
+    for (const auto& step : steps) {
+        after_of[step.name] = step.after;
+    }
+    for (const auto& step : steps) {
+        std::string path = step.name;
+        auto next = step.after;
+        for (std::size_t hops = 0; next.is_string() && hops < steps.size(); ++hops) {
+            const auto name = next.get<std::string>();
+            path += " -> " + name;
+            if (name == step.name) {
+                throw ConfigError(failure + "steps follow each other in a loop: " + path);
+            }
+            const auto found = after_of.find(name);
+            next = found == after_of.end() ? nlohmann::json() : found->second;
+        }
+    }
     return steps;
 }
 
@@ -189,6 +261,18 @@ std::uint64_t StepStatus::done_in_last(int minutes) const
         total += done_per_minute[i];
     }
     return total;
+}
+
+RecentRate StepStatus::recent_rate(std::chrono::system_clock::time_point now) const
+{
+    RecentRate rate{.docs = done_in_last(rate_minutes)};
+    if (rate.docs == 0 || !recent_since) {
+        rate.seconds = std::chrono::duration<double>(std::chrono::minutes(rate_minutes)).count();
+        return rate;
+    }
+    rate.seconds = std::max(std::chrono::duration<double>(now - *recent_since).count(),
+                            std::chrono::duration<double>(shortest_rate_span).count());
+    return rate;
 }
 
 PipelineStatus read_pipeline_status(Database& database, const std::string& design,
@@ -267,6 +351,8 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
     // Throughput: per step and the step before it, the rows of the last hour, grouped by minute.
     const std::string first_minute = minute_of(window_start);
     const auto first_time = parse_iso8601(first_minute + ":00.000Z");
+    constexpr auto rate_first = throughput_minutes - rate_minutes; // the rate window's first minute
+    std::map<StepStatus*, std::vector<MinuteRow>> recent_rows;
     for (const auto& edge : done_edges.rows) {
         auto* step = edge.key.size() >= 3 ? step_named(edge.key[1]) : nullptr;
         if (step == nullptr || !first_time) {
@@ -288,7 +374,13 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
             if (index >= 0 && index < throughput_minutes) {
                 step->done_per_minute[static_cast<std::size_t>(index)] += count_of(row);
             }
+            if (index >= rate_first && index < throughput_minutes && count_of(row) > 0) {
+                recent_rows[step].push_back({.previous = edge.key[2], .minute = row.key[3]});
+            }
         }
+    }
+    for (auto& [step, rows] : recent_rows) {
+        step->recent_since = recent_start(database, design, *step, rows, *first_time, now);
     }
 
     std::set<std::string> taken; // positions some step takes docs from
@@ -335,8 +427,9 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
             }
         }
     }
-    // Past the end: after a step with a place in the pipeline that no step follows. After any
-    // other name, the doc is stranded.
+    // Past the end: after a step of the pipeline that none of its steps follows. After a retired
+    // step or any other name, the doc is stranded: a step appended to the pipeline makes the docs
+    // at its predecessor wait for it, and a step dropped from it leaves its docs behind.
     std::set<std::string> placed;
     for (const auto& step : status.steps) {
         if (!step.step.after.is_null()) {
@@ -349,6 +442,7 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
         }
         if (placed.contains(position)) {
             status.finished += docs;
+            status.finished_at[position] += docs;
         } else {
             status.stranded[position] += docs;
         }
@@ -408,6 +502,7 @@ nlohmann::json worker_records_json(const StepStatus& step)
 
 nlohmann::json to_json(const PipelineStatus& status)
 {
+    const auto now = parse_iso8601(status.time).value_or(std::chrono::system_clock::now());
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& step : status.steps) {
         nlohmann::json workers = nlohmann::json::array();
@@ -417,9 +512,11 @@ nlohmann::json to_json(const PipelineStatus& status)
         const auto optional = [](const auto& value) {
             return value ? nlohmann::json(*value) : nlohmann::json();
         };
+        const auto rate = step.recent_rate(now);
         steps.push_back({{"name", step.step.name},
                          {"after", step.step.after},
                          {"declared", step.declared},
+                         {"retired", step.retired},
                          {"waiting", step.waiting},
                          {"in_progress", step.in_progress_total()},
                          {"workers", workers},
@@ -430,6 +527,12 @@ nlohmann::json to_json(const PipelineStatus& status)
                          {"oldest_waiting_seconds", optional(step.oldest_waiting_seconds)},
                          {"done_last_5_min", step.done_in_last(5)},
                          {"done_last_60_min", step.done_in_last(throughput_minutes)},
+                         {"rate",
+                          {{"docs", rate.docs},
+                           {"seconds", rate.seconds},
+                           {"per_second", rate.per_second()},
+                           {"since", step.recent_since ? nlohmann::json(iso8601(*step.recent_since))
+                                                       : nlohmann::json()}}},
                          {"done_per_minute", step.done_per_minute},
                          {"worker_records", worker_records_json(step)},
                          {"paused", step.pause ? nlohmann::json{{"since", step.pause->since},
@@ -442,6 +545,7 @@ nlohmann::json to_json(const PipelineStatus& status)
             {"steps", steps},
             {"positions", status.positions},
             {"finished", status.finished},
+            {"finished_at", status.finished_at},
             {"stranded", status.stranded},
             {"unroutable", status.unroutable},
             {"states", to_json(status.states)}};

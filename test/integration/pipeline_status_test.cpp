@@ -77,7 +77,7 @@ std::vector<nlohmann::json> fixture_docs()
         r2,
         file_doc("s1", {entry("move_to_sps", "11:40:00"), entry("signal_processing", "11:58:10")}),
         file_doc("s2", {entry("move_to_sps", "10:00:00"), entry("signal_processing", "11:58:10")}),
-        // A step the design doc does not declare, seen in this doc alone.
+        // A step the design doc does not declare (retired), seen in this doc alone.
         file_doc("x1", {entry("move_to_sps", "11:40:00"), entry("signal_processing", "11:45:00"),
                         entry("archive", "11:59:59")}),
         {{"_id", "not-a-file"}, {"kind", "note"}},
@@ -147,20 +147,24 @@ TEST_CASE("the status of each step: waiting, running, retrying, failed, done, ol
         CHECK(signal.done_in_last(5) == 2);
         CHECK(signal.oldest_waiting_seconds == doctest::Approx(600));
 
+        // Not in the declared pipeline: retired, so no doc waits for it and x1 is stranded.
         const auto& archive = step_named(status, "archive");
-        CHECK(archive.step.after == "signal_processing");
-        CHECK(archive.waiting == 2);
+        CHECK(archive.retired);
+        CHECK(archive.step.after.is_null());
+        CHECK(archive.waiting == 0);
         CHECK(archive.done == 1);
-        CHECK(archive.oldest_waiting_since == "2026-12-02T11:58:10.000Z");
+        CHECK_FALSE(archive.oldest_waiting_since);
 
         CHECK(status.positions.at("0") == 3);
         CHECK(status.positions.at("move_to_sps") == 4);
-        CHECK(status.finished == 1); // x1, past archive
+        CHECK(status.finished == 2); // s1, s2, past signal_processing
+        CHECK(status.stranded.at("archive") == 1);
 
         const auto json = edw::to_json(status);
         CHECK(json["steps"][1]["in_progress"] == 1);
         CHECK(json["steps"][0]["done_last_60_min"] == 6);
-        CHECK(json["finished"] == 1);
+        CHECK(json["finished"] == 2);
+        CHECK(json["steps"][2]["retired"] == true);
     }
 }
 

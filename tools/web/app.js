@@ -65,38 +65,49 @@ function stepTotal(step) {
 
 // ---- the pipeline view ----------------------------------------------------------------------
 
+function count(n, one, many) {
+  return n + " " + (n === 1 ? one : many);
+}
+
+// The steps with a tab: the pipeline's, and retired ones that still hold docs (failed, retrying
+// or claimed), so that those can be looked at and retried.
+function tabSteps(status) {
+  return status.steps.filter((step) => !step.retired || step.failed || step.retrying || step.in_progress);
+}
+
 function drawDiagram(status) {
-  const diagram = $("diagram");
-  diagram.replaceChildren();
-  const newDocs = status.positions["0"] || 0;
-  diagram.append(element("div", { class: "node", "data-node": "new" },
-    element("strong", {}, "new docs"), element("span", {}, newDocs + " waiting")));
-  for (const step of status.steps) {
-    diagram.append(element("span", { class: "arrow" }, "→"));
-    const failed = element("span", { class: step.failed ? "bad" : "" }, step.failed + " failed");
-    const node = element("div", { class: "node", "data-node": step.name },
-      element("strong", {}, step.name),
-      element("span", {}, step.waiting + " waiting · " + step.in_progress + " running"),
-      failed,
-      element("span", {}, step.done + " done"));
-    const records = step.worker_records || [];
-    const live = records.filter((w) => w.state === "running" || w.state === "paused").length;
-    const dead = records.filter((w) => w.state === "dead").length;
-    if (records.length) {
-      node.append(element("span", { class: dead ? "bad" : "", "data-workers": live },
-        live + (live === 1 ? " worker" : " workers") + (dead ? " · " + dead + " dead" : "")));
-    }
-    if (step.paused) {
-      const paused = element("span", { class: "paused" }, "paused");
-      paused.title = "since " + step.paused.since + (step.paused.by ? " by " + step.paused.by : "") +
-        (step.paused.reason ? ": " + step.paused.reason : "") + " (edw resume " + step.name + ")";
-      node.append(paused);
-    }
-    diagram.append(node);
+  drawPipelineGraph($("diagram"), status, state.step, selectStep);
+  const stranded = Object.values(status.stranded || {}).reduce((sum, docs) => sum + docs, 0);
+  const summary = [element("span", { id: "finished-total" },
+    count(status.finished, "doc has", "docs have") + " passed every step")];
+  if (stranded) {
+    summary.push(" · ", element("span", { class: "bad", id: "stranded-total" },
+      count(stranded, "doc", "docs") + " stranded after a step not in the pipeline"));
   }
-  diagram.append(element("span", { class: "arrow" }, "→"));
-  diagram.append(element("div", { class: "node end", "data-node": "finished" },
-    element("strong", {}, "finished"), element("span", {}, status.finished + " docs")));
+  $("pipeline-summary").replaceChildren(...summary);
+}
+
+// Steps seen in the docs that the pipeline does not have (retired), and, without a declared
+// pipeline, steps seen only in failures or claims, whose place is unknown.
+function drawRetired(status) {
+  const apart = status.steps.filter((step) => step.retired || step.after === null);
+  $("retired-box").hidden = apart.length === 0;
+  const body = $("retired").tBodies[0];
+  body.replaceChildren();
+  const tabbed = new Set(tabSteps(status).map((step) => step.name));
+  for (const step of apart) {
+    const name = tabbed.has(step.name)
+      ? element("a", { href: "#step/" + encodeURIComponent(step.name) }, step.name) : step.name;
+    const live = (step.worker_records || []).filter((w) => w.state !== "stopped" && w.state !== "dead").length;
+    let note = step.retired ? "" : "place unknown: seen only in failures or claims";
+    if (live) note = count(live, "live worker runs", "live workers run") + " it: add it to pipeline.json, or stop it";
+    const stranded = (status.stranded || {})[step.name] || 0;
+    body.append(element("tr", { "data-step": step.name, class: live ? "bad" : "" },
+      element("td", {}, name), element("td", {}, String(step.done)),
+      element("td", { class: stranded ? "bad" : "" }, String(stranded)),
+      element("td", { class: step.failed ? "bad" : "" }, String(step.failed)),
+      element("td", { class: "note" }, note)));
+  }
 }
 
 // Workflows that move docs through states (_design/states): one row of boxes per group.
@@ -124,7 +135,9 @@ function drawPlot(status) {
   const ns = "http://www.w3.org/2000/svg";
   const width = 600, height = 180, left = 34, bottom = 20, top = 8;
   svg.replaceChildren();
-  const peak = Math.max(1, ...status.steps.flatMap((step) => step.done_per_minute));
+  // The steps that did something in the hour (a flat line at 0 says nothing).
+  const steps = status.steps.filter((step) => step.done_last_60_min > 0);
+  const peak = Math.max(1, ...steps.flatMap((step) => step.done_per_minute));
   const x = (i) => left + (i * (width - left - 6)) / 59;
   const y = (v) => height - bottom - (v * (height - bottom - top)) / peak;
   const add = (tag, attributes, text) => {
@@ -141,28 +154,32 @@ function drawPlot(status) {
   add("text", { x: width - 30, y: height - 4 }, "now");
   const legend = $("legend");
   legend.replaceChildren();
-  status.steps.forEach((step, index) => {
+  if (steps.length === 0) legend.append(element("span", { class: "hint" }, "no doc done in the last hour"));
+  steps.forEach((step, index) => {
     const colour = colours[index % colours.length];
     const points = step.done_per_minute.map((v, i) => x(i) + "," + y(v)).join(" ");
-    add("polyline", { points, fill: "none", stroke: colour, "stroke-width": 2, "data-step": step.name });
+    add("polyline", { points, fill: "none", stroke: colour, "stroke-width": 2, "data-step": step.name,
+      "stroke-dasharray": step.retired ? "4 3" : "none" });
     const swatch = element("i");
     swatch.style.background = colour;
-    legend.append(element("span", {}, swatch,
-      step.name + ": " + step.done_last_60_min + " in the hour, " + (step.done_last_5_min / 5).toFixed(1) + "/min now"));
+    legend.append(element("span", { "data-step": step.name }, swatch,
+      step.name + (step.retired ? " (retired)" : "") + ": " + step.done_last_60_min + " in the hour, " +
+      (rateText(step.rate) || "none in the last 5 min")));
   });
 }
 
 function drawTabs(status) {
   const tabs = $("tabs");
   tabs.replaceChildren();
-  for (const step of status.steps) {
+  for (const step of tabSteps(status)) {
     const failed = element("span", { class: "count-failed" + (step.failed ? "" : " zero") }, step.failed);
     failed.title = step.failed + " failed";
     const button = element("button", {
       role: "tab", "data-step": step.name, "aria-selected": String(step.name === state.step),
-      onclick: () => selectStep(step.name),
+      class: step.retired ? "retired" : "", onclick: () => selectStep(step.name),
     }, step.name, element("span", { class: "count-total", title: "waiting, running, retrying and failed" },
       stepTotal(step)), failed);
+    if (step.retired) button.title = "retired: not in pipeline.json";
     tabs.append(button);
   }
   $("empty").hidden = status.steps.length > 0 || (status.states || []).length > 0;
@@ -252,6 +269,9 @@ function selectStep(name) {
   for (const button of $("tabs").children) {
     button.setAttribute("aria-selected", String(button.dataset.step === name));
   }
+  for (const node of $("diagram").querySelectorAll("g.step")) {
+    node.classList.toggle("selected", node.dataset.node === name);
+  }
   $("step").hidden = false;
   drawWorkers();
   loadLists().catch(showError);
@@ -319,11 +339,19 @@ async function showDoc(id) {
   }
   // Where the doc goes next, from the pipeline's steps: the step that takes docs from its last one.
   const last = process.length ? process[process.length - 1].name : 0;
-  const next = state.status && state.status.steps.find((step) => step.after === last);
-  if (next && doc.status === "good") {
-    timeline.append(element("li", { class: "next" }, element("strong", {}, "waiting for " + next.name)));
+  const steps = state.status ? state.status.steps : [];
+  const next = steps.filter((step) => !step.retired && step.after === last);
+  const lastStep = steps.find((step) => step.name === last);
+  if (next.length && doc.status === "good") {
+    timeline.append(element("li", { class: "next" },
+      element("strong", {}, "waiting for " + next.map((step) => step.name).join(" or "))));
   } else if (process.length === 0) {
     timeline.append(element("li", {}, "no step yet"));
+  } else if (doc.status === "good" && lastStep && lastStep.retired) {
+    timeline.append(element("li", { class: "next" }, element("strong", {},
+      "stranded: " + last + " is retired (not in pipeline.json) and no step takes docs after it")));
+  } else if (doc.status === "good" && lastStep && lastStep.after !== null) {
+    timeline.append(element("li", { class: "next" }, element("strong", {}, "finished: passed every step")));
   }
   const failures = Array.isArray(doc.edw_failures) ? doc.edw_failures : [];
   $("doc-failures-box").hidden = failures.length === 0;
@@ -355,11 +383,13 @@ async function refresh(force) {
   const statesOnly = status.steps.length === 0 && (status.states || []).length > 0;
   $("overview").hidden = statesOnly;
   $("tabs").hidden = statesOnly;
-  drawDiagram(status);
-  drawPlot(status);
-  if (!status.steps.some((step) => step.name === state.step)) {
-    state.step = status.steps.length ? status.steps[0].name : null;
+  const tabbed = tabSteps(status);
+  if (!tabbed.some((step) => step.name === state.step)) {
+    state.step = tabbed.length ? tabbed[0].name : null;
   }
+  drawDiagram(status);
+  drawRetired(status);
+  drawPlot(status);
   drawTabs(status);
   drawWorkers();
   $("step").hidden = !state.step;

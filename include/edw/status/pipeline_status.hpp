@@ -31,7 +31,8 @@ struct PipelineStep {
 
 /// Reads the `edw_pipeline` declaration: an array whose items are a step name (following the item
 /// before it, the first following new docs) or `{"name": ..., "after": <step name or 0>}`.
-/// Throws ConfigError saying what is wrong with it.
+/// Throws ConfigError saying what is wrong with it (a name declared twice, steps that follow
+/// each other in a loop).
 std::vector<PipelineStep> parse_pipeline(const nlohmann::json& declaration);
 
 /// A worker's live claims at one step.
@@ -50,10 +51,29 @@ struct WorkerSeen {
     [[nodiscard]] const std::string& since() const;
 };
 
+/// How many minutes the recent rate looks back (the current minute counted as one).
+inline constexpr int rate_minutes = 5;
+/// The shortest time a recent rate is taken over, so that one doc just done is not a huge rate.
+inline constexpr std::chrono::seconds shortest_rate_span{5};
+
+/// Docs done over a span of time.
+struct RecentRate {
+    std::uint64_t docs = 0;
+    double seconds = 0;
+    [[nodiscard]] double per_second() const
+    {
+        return seconds > 0 ? static_cast<double>(docs) / seconds : 0;
+    }
+};
+
 /// The documents of one step.
 struct StepStatus {
     PipelineStep step;
-    bool declared = false;     ///< From the design doc, rather than seen in the documents.
+    bool declared = false; ///< From the design doc, rather than seen in the documents.
+    /// Seen in the docs (done, failed, retrying or claimed) but not in the pipeline the design
+    /// doc declares: no doc waits for it (`step.after` is null), and the docs after it are
+    /// stranded unless a declared step takes them from there.
+    bool retired = false;
     std::uint64_t waiting = 0; ///< At the step's position, not claimed and not retrying.
     std::vector<WorkerClaims> in_progress;           ///< Claims that have not expired.
     std::uint64_t retrying = 0;                      ///< Failed with attempts left.
@@ -67,9 +87,17 @@ struct StepStatus {
     /// The step's workers (`_local/edw-workers-<step>`): live ones, and those that stopped or
     /// died in the last day; oldest start first.
     std::vector<WorkerSeen> worker_records;
+    /// Where the recent rate's span starts: when the step was busy the minute before the last
+    /// `rate_minutes` minutes, their start; else the first doc done in them (to the second when
+    /// the steps view gives entry dates, else the start of its minute). Unset when none was.
+    std::optional<std::chrono::system_clock::time_point> recent_since;
     [[nodiscard]] std::uint64_t in_progress_total() const;
     /// Docs done in the last `minutes` minutes (the current minute counted as one).
     [[nodiscard]] std::uint64_t done_in_last(int minutes) const;
+    /// The docs done in the last `rate_minutes` minutes over the time from `recent_since` to
+    /// `now` (at least `shortest_rate_span`), rather than over the whole window: 50 docs done in
+    /// the last second are 10/s, not 10/min. With none done, 0 over the window.
+    [[nodiscard]] RecentRate recent_rate(std::chrono::system_clock::time_point now) const;
 };
 
 /// Where every document of a database is.
@@ -79,10 +107,13 @@ struct PipelineStatus {
     std::vector<StepStatus> steps; ///< Declared steps first, in order, then those seen in docs.
     /// Docs per position (the last step done, "0" for new docs): the lastproc view's counts.
     std::map<std::string, std::uint64_t> positions;
-    /// Docs past the pipeline's last step (at a known step's position that no step follows).
+    /// Docs past the pipeline's end: whose last step is one of the pipeline's (the declared
+    /// steps, or without a declaration those seen in the docs) that none of its steps follows.
     std::uint64_t finished = 0;
-    /// Docs after a step whose place in the pipeline is unknown (an undeclared name, or a step
-    /// taking from a position a declared step takes), per position: no step will take them.
+    /// `finished` per last step (the pipeline's ends: one per branch).
+    std::map<std::string, std::uint64_t> finished_at;
+    /// Docs after a step that is not in the pipeline (retired, or an unknown name) and that no
+    /// step takes docs from, per position: no step will take them.
     std::map<std::string, std::uint64_t> stranded;
     /// Good docs whose `process` no step can route, per reason ("process is not an array", "the
     /// last process entry has no name"): the lastproc view leaves them out.
@@ -95,7 +126,9 @@ struct PipelineStatus {
 inline constexpr int throughput_minutes = 60;
 
 /// Reads the status of the pipeline whose design doc is `_design/<design>`: a handful of grouped
-/// queries on its `steps` view, never a read of the docs themselves. (A server answers them from
+/// queries on its `steps` view, never a read of the docs themselves. With a declared pipeline
+/// (`edw_pipeline`), its steps are the live ones and any other step seen in the docs is retired;
+/// without one, the steps seen in the docs make the pipeline. (A server answers them from
 /// the reductions in its index; the embedded store scans the grouped rows.) Adds the state
 /// counts of `_design/states` when there is one; with only that design doc, the status has no
 /// steps. Throws ConfigError when neither design doc is there, or the pipeline's has no `steps`

@@ -1,7 +1,8 @@
 function (doc) {
   // What `edw status` and `edw serve` count, one row per fact, counted by the _count reduce:
   //   ["done", step, previous step or 0, minute or null]   a process entry: done per step, the
-  //                                        pipeline's shape, and throughput per minute
+  //                                        pipeline's shape, and throughput per minute; value:
+  //                                        its date, for when a burst began within a minute
   //   ["waiting", position, since]         where the doc waits (the lastproc rule) and since when
   //   ["retrying", step, retry time]       a failed attempt at a step the doc has not passed yet
   //   ["failed", step, time]               parked after its last attempt (status "failed:<step>")
@@ -22,7 +23,7 @@ function (doc) {
     }
     var minute = typeof entry.date === "string" && entry.date.length >= 16 ?
         entry.date.substring(0, 16) : null;
-    emit(["done", entry.name, previous, minute], null);
+    emit(["done", entry.name, previous, minute], typeof entry.date === "string" ? entry.date : null);
     passed[entry.name] = true;
     previous = entry.name;
   }
