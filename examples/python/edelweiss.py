@@ -5,7 +5,9 @@
     python3 edelweiss.py --help                # the listener's options
 
 The entries carry the original scripts' fields (hostname, file, md5sum, log), so docs
-processed by the C++ listeners, the original scripts and this file stay interchangeable.
+processed by the C++ listeners, the original scripts and this file stay interchangeable. Like the
+C++ listeners without an [edelweiss] section in edw.ini, these steps simulate: they read and
+write no file, and each entry's log says so.
 """
 
 import hashlib
@@ -16,6 +18,7 @@ import edw
 
 HOSTNAME = socket.gethostname()
 SPS_DATA = os.environ.get("EDELWEISS_SPS_DATA", "/sps/edelweiss/data")
+NO_FILES = "no [edelweiss] data_directory is set: no file was read"
 
 
 @edw.step("move_to_sps")
@@ -27,7 +30,8 @@ def move_to_sps(doc):
         "hostname": HOSTNAME,
         "file": moved,
         "md5sum": doc.get("md5sum"),  # a move keeps the bytes, and so the checksum
-        "log": "copied %s to %s:%s" % (original, HOSTNAME, moved),
+        "log": "simulated: %s would be copied to %s:%s (%s)" % (original, HOSTNAME, moved,
+                                                                 NO_FILES),
     }
 
 
@@ -44,7 +48,8 @@ def signal_processing(doc):
         "hostname": HOSTNAME,
         "file": amplitudes,
         "md5sum": md5,
-        "log": "pulse amplitudes of %s written to %s" % (moved, amplitudes),
+        "log": "simulated: pulse amplitudes of %s would be written to %s (%s)" % (
+            moved, amplitudes, NO_FILES),
     }
 
 

@@ -3,6 +3,8 @@
 
 #include "command.hpp"
 
+#include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +16,19 @@ class Database;
 }
 
 namespace edw::tools {
+
+/// Seconds on the steady clock since `start`.
+inline double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// `value` rounded to `digits` decimals, for the figures printed.
+inline double round_to(double value, int digits)
+{
+    const double scale = std::pow(10.0, digits);
+    return std::round(value * scale) / scale;
+}
 
 /// `edw bench parse`: the changes feed parser over a generated continuous feed with include_docs.
 int bench_parse(std::uint64_t lines, std::size_t chunk);

@@ -39,11 +39,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 std::vector<std::string> step_names(int steps)
 {
     if (steps == 2) {
@@ -439,12 +434,6 @@ std::vector<double> measure_latency(Database& database, const std::vector<Listen
     progress.finish();
     std::sort(milliseconds.begin(), milliseconds.end());
     return milliseconds;
-}
-
-double round_to(double value, int digits)
-{
-    const double scale = std::pow(10.0, digits);
-    return std::round(value * scale) / scale;
 }
 
 } // namespace

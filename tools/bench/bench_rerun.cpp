@@ -20,16 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double rounded(double value)
-{
-    return std::round(value * 10) / 10;
-}
-
 // A metadata doc that has passed move_to_sps and signal_processing, as version 1.0 wrote them.
 nlohmann::json processed_doc(int file, std::mt19937_64& rng)
 {
@@ -141,16 +131,17 @@ int bench_rerun(const GlobalOptions& global, const RerunBenchOptions& options)
         {"backend", backend},
         {"docs", options.docs},
         {"batch", options.batch},
-        {"bulk_docs_per_s", rounded(bulk_rate)},
+        {"bulk_docs_per_s", round_to(bulk_rate, 1)},
         {"tenth",
          {{"sent_back", selected.campaign.sent_back},
-          {"seconds", rounded(selected.seconds * 10) / 10},
-          {"docs_per_s", rounded(static_cast<double>(options.docs) / selected.seconds)}}},
+          {"seconds", round_to(selected.seconds, 2)},
+          {"docs_per_s", round_to(static_cast<double>(options.docs) / selected.seconds, 1)}}},
         {"every",
          {{"sent_back", all.campaign.sent_back},
-          {"seconds", rounded(all.seconds * 10) / 10},
-          {"docs_per_s", rounded(static_cast<double>(options.docs) / all.seconds)},
-          {"sent_back_per_s", rounded(static_cast<double>(all.campaign.sent_back) / all.seconds)}}},
+          {"seconds", round_to(all.seconds, 2)},
+          {"docs_per_s", round_to(static_cast<double>(options.docs) / all.seconds, 1)},
+          {"sent_back_per_s",
+           round_to(static_cast<double>(all.campaign.sent_back) / all.seconds, 1)}}},
     };
     std::cout << figures.dump() << "\n";
     if (options.keep) {

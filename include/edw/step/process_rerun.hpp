@@ -21,14 +21,14 @@ inline constexpr const char* reruns_field = "edw_reruns";
 /// criterion given also chooses (the entry is the first of `step`, the one the rerun takes out).
 struct RerunCriteria {
     std::string step;
-    std::optional<nlohmann::json> selector; ///< A Mango selector the doc must match.
-    std::optional<std::set<std::string>> ids;
+    std::optional<nlohmann::json> selector{}; ///< A Mango selector the doc must match.
+    std::optional<std::set<std::string>> ids{};
     /// The step's entry is dated before this: ISO 8601 UTC text, any prefix of
     /// "YYYY-MM-DDTHH:MM:SS.sssZ" from the day on ("2026-12-01" means before that day began).
-    std::optional<std::string> processed_before;
+    std::optional<std::string> processed_before{};
     /// The step's entry was written by this version: its `step_version` is it, or starts with it
     /// and a space ("1.2" chooses "1.2 (git 3da8958)").
-    std::optional<std::string> version;
+    std::optional<std::string> version{};
 
     /// The criteria as stored in a campaign record, and back. from_json throws JsonError naming
     /// what is wrong (a bad selector, a date that is not one).
@@ -57,11 +57,11 @@ std::string normalize_rerun_date(std::string_view text);
 
 /// Who sent a doc back, when and why, as its `edw_reruns` item says.
 struct RerunMark {
-    std::string campaign;
-    std::string step;
-    std::string date; ///< ISO 8601.
-    std::string reason;
-    std::string by;
+    std::string campaign{};
+    std::string step{};
+    std::string date{}; ///< ISO 8601.
+    std::string reason{};
+    std::string by{};
 };
 
 /// True when an `edw_reruns` item of `doc` names `campaign`: that rerun sent it back already.

@@ -1,5 +1,7 @@
 #include "edw/util/settings.hpp"
 
+#include "scratch_directory.hpp"
+
 #include <edw/util/error.hpp>
 
 #include <doctest/doctest.h>
@@ -41,47 +43,8 @@ std::string error_of(std::string_view text, std::map<std::string, std::string> v
     return "no exception";
 }
 
-// A directory of its own under the system's temporary directory, removed at the end of the test.
-class TemporaryDirectory {
-public:
-    TemporaryDirectory()
-        : m_path(std::filesystem::temp_directory_path() /
-                 ("edw-settings-test-" +
-                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count())))
-    {
-        std::filesystem::create_directories(m_path);
-    }
-    TemporaryDirectory(const TemporaryDirectory&) = delete;
-    TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-    ~TemporaryDirectory() { std::filesystem::remove_all(m_path); }
-
-    [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_path; }
-
-    std::filesystem::path write(const std::string& name, std::string_view text) const
-    {
-        std::ofstream(m_path / name) << text;
-        return m_path / name;
-    }
-
-private:
-    std::filesystem::path m_path;
-};
-
-// Runs the test with a different working directory, and goes back afterwards.
-class WorkingDirectory {
-public:
-    explicit WorkingDirectory(const std::filesystem::path& path)
-        : m_previous(std::filesystem::current_path())
-    {
-        std::filesystem::current_path(path);
-    }
-    WorkingDirectory(const WorkingDirectory&) = delete;
-    WorkingDirectory& operator=(const WorkingDirectory&) = delete;
-    ~WorkingDirectory() { std::filesystem::current_path(m_previous); }
-
-private:
-    std::filesystem::path m_previous;
-};
+using TemporaryDirectory = edw::test::ScratchDirectory;
+using edw::test::WorkingDirectory;
 
 constexpr std::string_view legacy_file = R"([Cloudant]
 server=https://account.cloudant.com

@@ -1,6 +1,6 @@
 #include "edw/workflow/checked_copy.hpp"
 
-#include "workflow/scratch_directory.hpp"
+#include "scratch_directory.hpp"
 
 #include <edw/util/error.hpp>
 #include <edw/util/md5.hpp>

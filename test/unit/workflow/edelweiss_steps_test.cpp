@@ -1,6 +1,6 @@
 #include "edw/workflow/edelweiss_steps.hpp"
 
-#include "workflow/scratch_directory.hpp"
+#include "scratch_directory.hpp"
 
 #include <edw/util/error.hpp>
 #include <edw/util/md5.hpp>

@@ -19,7 +19,7 @@ public:
     // The process id and a counter keep apart the tests CTest runs at once, each a process.
     ScratchDirectory()
         : m_path(std::filesystem::temp_directory_path() /
-                 ("edw-workflow-test-" + std::to_string(::getpid()) + "-" +
+                 ("edw-unit-test-" + std::to_string(::getpid()) + "-" +
                   std::to_string(next_number()++)))
     {
         std::filesystem::remove_all(m_path);
