@@ -125,14 +125,11 @@ int bench_rerun(const GlobalOptions& global, const RerunBenchOptions& options)
 
     const double bulk_rate = create_processed_docs(*database, options.docs, options.batch);
     // A tenth of the docs, by a selector that reads a field of each: what a campaign usually is.
-    RerunCriteria some;
-    some.step = "signal_processing";
-    some.selector = nlohmann::json{{"_id", {{"$regex", "0$"}}}};
+    RerunCriteria some{.step = "signal_processing",
+                       .selector = nlohmann::json{{"_id", {{"$regex", "0$"}}}}};
     const auto selected = timed_rerun(*database, some, options.batch, "rerun, a tenth");
     // Every doc, the step given by its version: the most a rerun writes.
-    RerunCriteria every;
-    every.step = "signal_processing";
-    every.version = "1.0";
+    RerunCriteria every{.step = "signal_processing", .version = "1.0"};
     const auto all = timed_rerun(*database, every, options.batch, "rerun, every doc");
 
     const auto expected_tenth = (options.docs + 9) / 10;

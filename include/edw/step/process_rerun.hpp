@@ -19,16 +19,18 @@ inline constexpr const char* reruns_field = "edw_reruns";
 
 /// Which docs a rerun sends back to `step`: those with an entry of `step` in `process` that every
 /// criterion given also chooses (the entry is the first of `step`, the one the rerun takes out).
+// The optional members say `= std::nullopt` so that designated initializers may leave them out
+// without GCC's -Wmissing-field-initializers (an error under -Werror).
 struct RerunCriteria {
     std::string step;
-    std::optional<nlohmann::json> selector; ///< A Mango selector the doc must match.
-    std::optional<std::set<std::string>> ids;
+    std::optional<nlohmann::json> selector = std::nullopt; ///< A Mango selector the doc must match.
+    std::optional<std::set<std::string>> ids = std::nullopt;
     /// The step's entry is dated before this: ISO 8601 UTC text, any prefix of
     /// "YYYY-MM-DDTHH:MM:SS.sssZ" from the day on ("2026-12-01" means before that day began).
-    std::optional<std::string> processed_before;
+    std::optional<std::string> processed_before = std::nullopt;
     /// The step's entry was written by this version: its `step_version` is it, or starts with it
     /// and a space ("1.2" chooses "1.2 (git 3da8958)").
-    std::optional<std::string> version;
+    std::optional<std::string> version = std::nullopt;
 
     /// The criteria as stored in a campaign record, and back. from_json throws JsonError naming
     /// what is wrong (a bad selector, a date that is not one).
