@@ -143,6 +143,32 @@ void write_worker_records(std::ostream& out, const PipelineStatus& status)
     }
 }
 
+// "reruns:" then two lines per rerun shown: "  <id>  <step>  <state>: 60 sent back, 300 looked at
+// of 300; run again 58 of 60" and "    reason ..., by ..., started ...". Nothing without one.
+void write_reruns(std::ostream& out, const PipelineStatus& status)
+{
+    if (status.reruns.empty()) {
+        return;
+    }
+    out << "\nreruns:\n";
+    for (const auto& rerun : status.reruns) {
+        const auto& campaign = rerun.campaign;
+        out << "  " << campaign.id << "  " << campaign.criteria.step << "  " << rerun.state << ": "
+            << campaign.sent_back << " sent back, " << campaign.scanned << " looked at of "
+            << campaign.total << "; run again " << rerun.run_again << " of " << rerun.marked
+            << "\n    reason " << (campaign.reason.empty() ? "(none given)" : campaign.reason)
+            << ", by " << campaign.by << ", started " << campaign.started;
+        if (!campaign.finished.empty()) {
+            out << ", finished " << campaign.finished;
+        }
+        if (rerun.state == "interrupted") {
+            out << (campaign.error.empty() ? "" : " (" + campaign.error + ")")
+                << ": go on with edw rerun --resume " << campaign.id;
+        }
+        out << "\n";
+    }
+}
+
 // "retired steps" then a line per step seen in the docs but not in pipeline.json: "  archive
 // 120 done, 3 failed, 120 stranded after it". A retired step that live workers still run is
 // said so: its docs go where the pipeline does not expect them.
@@ -289,6 +315,7 @@ std::string status_table(const PipelineStatus& status)
     // A workflow of states alone has no steps to show.
     if (!status.steps.empty() || status.states.empty()) {
         write_steps(out, status);
+        write_reruns(out, status);
     }
     if (!status.states.empty()) {
         out << (status.steps.empty() ? "" : "\n");

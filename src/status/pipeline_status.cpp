@@ -447,6 +447,7 @@ PipelineStatus read_pipeline_status(Database& database, const std::string& desig
             status.stranded[position] += docs;
         }
     }
+    status.reruns = read_reruns(database, design, now);
     for (const auto& row : grouped(database, design, "unroutable", 2).rows) {
         if (row.key.size() >= 2 && row.key[1].is_string()) {
             status.unroutable[row.key[1].get<std::string>()] += count_of(row);
@@ -503,6 +504,10 @@ nlohmann::json worker_records_json(const StepStatus& step)
 nlohmann::json to_json(const PipelineStatus& status)
 {
     const auto now = parse_iso8601(status.time).value_or(std::chrono::system_clock::now());
+    nlohmann::json reruns = nlohmann::json::array();
+    for (const auto& rerun : status.reruns) {
+        reruns.push_back(to_json(rerun));
+    }
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& step : status.steps) {
         nlohmann::json workers = nlohmann::json::array();
@@ -548,7 +553,8 @@ nlohmann::json to_json(const PipelineStatus& status)
             {"finished_at", status.finished_at},
             {"stranded", status.stranded},
             {"unroutable", status.unroutable},
-            {"states", to_json(status.states)}};
+            {"states", to_json(status.states)},
+            {"reruns", reruns}};
 }
 
 DocPage list_docs(Database& database, const std::string& design, const PipelineStep& step,

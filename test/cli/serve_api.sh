@@ -84,6 +84,68 @@ for _ in $(seq 1 50); do
 done
 [ "$(json_of "${serve_url}api/status" 'j.steps[0].failed')" = 2 ] && ok "/api/status follows the retry" || fail "stale status"
 
+# Reruns from the API: refused with the reason (400) before anything is written, a dry run
+# counted at once, a real one started (202) and followed in /api/status, resume refused (409)
+# while a rerun runs and after it is done.
+rerun_url="${serve_url}api/rerun"
+post() { curl -s -o post.json -w '%{http_code}' -X POST -H 'Content-Type: application/json' "$@"; }
+refused() { # BODY WORDS: 400, and the reason holds WORDS
+    local got
+    got=$(post -d "$1" "$rerun_url")
+    if [ "$got" = 400 ] && grep -q "$2" post.json; then ok "rerun $1: 400, $2"; else fail "rerun $1: $got $(cat post.json)"; fi
+}
+refused '{"step": ' "not JSON"
+refused '{"step": "move_to_sps", "selector": {"run": {"$bogus": 1}}, "reason": "r"}' "invalid selector"
+refused '{"step": "move_to_sps", "processed_before": "yesterday", "reason": "r"}' "invalid date"
+refused '{"step": "calibrate", "all": true, "reason": "r"}' "not in the pipeline"
+refused '{"step": "move_to_sps", "reason": "r"}' "all: true"
+refused '{"step": "move_to_sps", "all": true}' "reason"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' -H 'Content-Type: text/plain' "$rerun_url")" = 415 ] &&
+    ok "a rerun without a JSON content type is refused" || fail "rerun 415"
+chosen='{"step": "move_to_sps", "selector": {"_id": {"$regex": "[05]$"}}, "reason": "new disk layout"'
+[ "$(post -d "$chosen, \"dry_run\": true}" "$rerun_url")" = 200 ] &&
+    [ "$(node -e 'const j = require("./post.json"); console.log(j.sent_back, j.sample.length)')" = "5 5" ] &&
+    ok "a dry run: 5 docs would go back" || fail "dry run: $(cat post.json)"
+"$edw" doc get ma26c001_005 | grep -q edw_reruns && fail "the dry run wrote"
+[ "$(post -d "$chosen}" "$rerun_url")" = 202 ] && ok "a rerun started: 202" || fail "rerun: $(cat post.json)"
+campaign=$(node -e 'console.log(require("./post.json").campaign)')
+for _ in $(seq 1 50); do
+    [ "$(json_of "${serve_url}api/status" "(j.reruns.find((r) => r.campaign === '$campaign') || {}).state")" = '"done"' ] && break
+    sleep 0.1
+done
+rerun=$(json_of "${serve_url}api/status" "j.reruns.filter((r) => r.campaign === '$campaign')
+    .map((r) => [r.state, r.step, r.sent_back, r.marked, r.run_again, r.by])[0]")
+[ "$rerun" = '["done","move_to_sps",5,5,0,"edw serve (127.0.0.1)"]' ] &&
+    ok "/api/status follows the rerun to its end: $rerun" || fail "rerun in the status: $rerun"
+"$edw" doc get ma26c001_005 | grep -q "\"campaign\": *\"$campaign\"" &&
+    ok "the doc keeps the rerun in edw_reruns" || fail "doc: $("$edw" doc get ma26c001_005)"
+"$edw" status >table.txt
+grep -q "^  $campaign  move_to_sps  done: 5 sent back, 31 looked at of 31; run again 0 of 5$" table.txt &&
+    grep -q '^    reason new disk layout, by edw serve (127.0.0.1), started ' table.txt &&
+    ok "edw status lists the rerun" || fail "edw status: $(cat table.txt)"
+[ "$(post -d '{}' "${rerun_url}/$campaign/resume")" = 409 ] && ok "resuming a done rerun: 409" || fail "resume done"
+[ "$(post -d '{}' "${rerun_url}/no-such-rerun/resume")" = 404 ] && ok "resuming no rerun: 404" || fail "resume missing"
+# A rerun another process runs now (this shell's pid, its record fresh), then the same stopped.
+record() { # STATE PID
+    echo '{"_id": "_local/edw-rerun-hand", "campaign": "hand", "criteria": {"step": "move_to_sps",
+        "ids": ["ma26c001_007"]}, "reason": "by hand", "by": "test", "host": "'"$(hostname)"'",
+        "pid": '"$2"', "started": "'"$(date -u +%FT%T.000Z)"'", "updated": "'"$(date -u +%FT%T.000Z)"'",
+        "state": "'"$1"'", "total": 1, "scanned": 0, "sent_back": 0, "already": 0, "refused": 0,
+        "position": ""}' | "$edw" doc put - >/dev/null
+}
+record running $$
+[ "$(post -d '{}' "${rerun_url}/hand/resume")" = 409 ] && grep -q "is running" post.json &&
+    ok "resuming a rerun that runs: 409" || fail "resume running: $(cat post.json)"
+record interrupted 0
+[ "$(post -d '{}' "${rerun_url}/hand/resume")" = 202 ] && ok "resuming an interrupted rerun: 202" ||
+    fail "resume interrupted: $(cat post.json)"
+for _ in $(seq 1 50); do
+    "$edw" doc get ma26c001_007 | grep -q '"campaign": *"hand"' && break
+    sleep 0.1
+done
+"$edw" doc get ma26c001_007 | grep -q '"campaign": *"hand"' && ok "the resumed rerun sent its doc back" ||
+    fail "resumed rerun: $("$edw" doc get _local/edw-rerun-hand)"
+
 kill -TERM $serve_pid
 wait $serve_pid
 serve_status=$?
@@ -97,6 +159,8 @@ start_serve token.log || exit 1
     ok "a wrong token: 401" || fail "wrong token"
 [ "$(code -H "Authorization: Bearer $EDW_SERVE_TOKEN" "${serve_url}api/status")" = 200 ] &&
     ok "a Bearer token: 200" || fail "bearer"
+[ "$(code -X POST -H 'Content-Type: application/json' -d '{"step": "move_to_sps", "all": true, "reason": "r"}' \
+    "${serve_url}api/rerun")" = 401 ] && ok "a rerun without the token: 401" || fail "rerun without token"
 curl -s -c cookies.txt -o /dev/null "${serve_url}?token=$EDW_SERVE_TOKEN"
 [ "$(code -b cookies.txt "${serve_url}api/status")" = 200 ] && ok "?token= once, then the cookie: 200" || fail "cookie"
 grep -q "$EDW_SERVE_TOKEN" token.log && fail "the log holds the token" || ok "the log does not hold the token"

@@ -3,6 +3,7 @@
 #include "conformance.hpp"
 
 #include <edw/design/design_doc.hpp>
+#include <edw/runtime/rerun_campaign.hpp>
 #include <edw/status/pipeline_status.hpp>
 #include <edw/status/state_counts.hpp>
 #include <edw/util/error.hpp>
@@ -259,6 +260,99 @@ TEST_CASE("one status is one state of the store, even while docs pass the steps 
     writing = false;
     writer.join();
     CHECK(inconsistent == 0);
+}
+
+namespace {
+
+// A campaign of signal_processing started `minutes_ago` before the fixture's time.
+edw::RerunCampaign campaign_of(const std::string& id, int minutes_ago, const std::string& state)
+{
+    edw::RerunCampaign campaign;
+    campaign.id = id;
+    campaign.criteria.step = "signal_processing";
+    campaign.criteria.selector = nlohmann::json{{"run", "r"}};
+    campaign.reason = "new calibration";
+    campaign.by = "tester@host";
+    edw::run_here(campaign); // this process: a running one is alive
+    campaign.started = edw::iso8601(now - std::chrono::minutes(minutes_ago));
+    campaign.updated = edw::iso8601(now - std::chrono::seconds(5));
+    campaign.state = state;
+    campaign.total = 12;
+    campaign.scanned = state == "running" ? 6 : 12;
+    campaign.sent_back = 3;
+    return campaign;
+}
+
+nlohmann::json rerun_item(const std::string& campaign)
+{
+    return {{"campaign", campaign},
+            {"step", "signal_processing"},
+            {"date", "2026-12-02T11:50:00.000Z"},
+            {"entries", nlohmann::json::array({entry("signal_processing", "11:00:00")})}};
+}
+
+} // namespace
+
+TEST_CASE("reruns: running ones and the newest others, with their docs run again counted")
+{
+    for (const auto& backend : backends) {
+        const std::string backend_name = backend.name;
+        CAPTURE(backend_name);
+        auto db = fixture(backend);
+        // Three docs sent back by "live": one has passed signal_processing again, one waits for
+        // it; one was sent back by "old" before "live" sent it back again (it counts for live).
+        auto again = file_doc(
+            "a1", {entry("move_to_sps", "10:00:00"), entry("signal_processing", "11:55:00")});
+        again["edw_reruns"] = nlohmann::json::array({rerun_item("live")});
+        auto waits = file_doc("a2", {entry("move_to_sps", "10:00:00")});
+        waits["edw_reruns"] = nlohmann::json::array({rerun_item("live")});
+        auto twice = file_doc(
+            "a3", {entry("move_to_sps", "10:00:00"), entry("signal_processing", "11:56:00")});
+        twice["edw_reruns"] = nlohmann::json::array({rerun_item("old"), rerun_item("live")});
+        auto by_old = file_doc(
+            "a4", {entry("move_to_sps", "10:00:00"), entry("signal_processing", "11:57:00")});
+        by_old["edw_reruns"] = nlohmann::json::array({rerun_item("old")});
+        for (const auto& result : db->bulk_save({again, waits, twice, by_old})) {
+            REQUIRE(result.ok());
+        }
+        // A week and a day ago: not shown. Then 12 finished ones: the newest 10 shown.
+        edw::write_campaign(*db, campaign_of("old", 8 * 24 * 60, "done"));
+        for (int i = 0; i < 12; ++i) {
+            edw::write_campaign(*db, campaign_of("done-" + std::to_string(i), 100 - i, "done"));
+        }
+        edw::write_campaign(*db, campaign_of("live", 200, "running"));
+        auto stale = campaign_of("stale", 300, "running");
+        stale.updated = edw::iso8601(now - std::chrono::minutes(5)); // its process went silent
+        edw::write_campaign(*db, stale);
+
+        const auto status = edw::read_pipeline_status(*db, "process", now);
+        std::vector<std::string> ids;
+        for (const auto& rerun : status.reruns) {
+            ids.push_back(rerun.campaign.id);
+        }
+        // Oldest first as listed; "stale", interrupted now, is one of the 10 newest finished.
+        CHECK(ids == std::vector<std::string>{"done-3", "done-4", "done-5", "done-6", "done-7",
+                                              "done-8", "done-9", "done-10", "done-11", "live",
+                                              "stale"});
+        REQUIRE(status.reruns.size() == 11);
+        const auto& live = status.reruns[9];
+        CHECK(live.state == "running");
+        CHECK(live.marked == 3);
+        CHECK(live.run_again == 2);
+        CHECK(status.reruns[10].state == "interrupted");
+        CHECK(status.reruns[10].marked == 0);
+
+        const auto json = edw::to_json(status);
+        REQUIRE(json["reruns"].size() == 11);
+        CHECK(json["reruns"][9]["campaign"] == "live");
+        CHECK(json["reruns"][9]["step"] == "signal_processing");
+        CHECK(json["reruns"][9]["run_again"] == 2);
+        CHECK(json["reruns"][9]["marked"] == 3);
+        CHECK(json["reruns"][9]["scanned"] == 6);
+        CHECK(json["reruns"][9]["total"] == 12);
+        CHECK(json["reruns"][10]["state"] == "interrupted");
+        CHECK(json["reruns"][10]["recorded_state"] == "running");
+    }
 }
 
 TEST_CASE("pages of the waiting and failed docs of a step, oldest first")

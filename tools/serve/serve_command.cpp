@@ -99,7 +99,8 @@ void add_serve_command(CLI::App& app, const GlobalOptions& global, Action& actio
     serve_app->footer(
         "With a token, open http://HOST:PORT/?token=TOKEN once: a cookie keeps it. Scripts send "
         "Authorization: Bearer TOKEN. The API is described in the README (/api/status, "
-        "/api/steps/STEP/waiting|failed|retrying, /api/docs/ID, POST /api/docs/ID/retry).");
+        "/api/steps/STEP/waiting|failed|retrying, /api/docs/ID, POST /api/docs/ID/retry, POST "
+        "/api/rerun, POST /api/rerun/ID/resume).");
     serve_app->callback([&action, &global, options] {
         action = [&global, options] { return serve(global, *options); };
     });

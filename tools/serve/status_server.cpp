@@ -2,6 +2,7 @@
 #include "status_server.hpp"
 
 #include "replication_api.hpp"
+#include "rerun_api.hpp"
 #include "web_assets.hpp"
 
 #include <edw/app/open_database.hpp>
@@ -99,6 +100,9 @@ StatusServer::StatusServer(const Settings& settings, ServeOptions options)
     if (m_options.replication_api) {
         m_replication_database = open_database(m_settings);
     }
+    // A rerun's record is a _local doc, which the changes feed does not show: its progress
+    // makes the status be read again.
+    m_reruns = std::make_unique<RerunRunner>(m_settings, *m_database, [this] { ++m_version; });
     m_server = std::make_unique<httplib::Server>();
     // httplib's default also sets SO_REUSEPORT, which would let a second edw serve share the port
     // and take half the requests; SO_REUSEADDR alone allows a restart while old sockets linger.
@@ -147,6 +151,10 @@ void StatusServer::stop()
     m_stopping = true;
     if (m_server) {
         m_server->stop();
+    }
+    // Running reruns end as "interrupted" (resumable) before the server exits.
+    if (m_reruns) {
+        m_reruns->stop_all();
     }
     if (m_feed_thread.joinable()) {
         m_feed_thread.request_stop();
@@ -232,6 +240,13 @@ void StatusServer::add_routes()
                [this](const httplib::Request& request, httplib::Response& response) {
                    answer_step_list(request, response);
                });
+    server.Post("/api/rerun", [this](const httplib::Request& request, httplib::Response& response) {
+        m_reruns->answer_start(request, response);
+    });
+    server.Post(R"(/api/rerun/([^/]+)/resume)",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                    m_reruns->answer_resume(request, response);
+                });
     server.Post(R"(/api/docs/(.+)/retry)",
                 [this](const httplib::Request& request, httplib::Response& response) {
                     answer_retry(request, response);

@@ -21,6 +21,8 @@ struct Response;
 
 namespace edw::tools {
 
+class RerunRunner;
+
 struct ServeOptions {
     std::string address = "127.0.0.1";
     int port = 8484; ///< 0: any free port (see StatusServer::port).
@@ -37,9 +39,10 @@ struct ServeOptions {
 bool is_loopback(const std::string& address);
 
 /// Serves the status page (tools/web) and `/api/`: status, pages of waiting and failed docs, a
-/// doc, and retry. The status is read from the steps view only when the changes feed (followed
-/// in a thread of its own) shows a write, at most once per `min_refresh` and no more often than
-/// ten times its last cost, so open pages do not load the database however often they ask.
+/// doc, retry, and reruns (rerun_api.hpp). The status is read from the steps view only when the
+/// changes feed (followed in a thread of its own) shows a write, at most once per `min_refresh` and
+/// no more often than ten times its last cost, so open pages do not load the database however often
+/// they ask.
 class StatusServer {
 public:
     /// Opens the database twice (requests, feed). Throws ConfigError when the address is not
@@ -73,6 +76,7 @@ private:
     std::unique_ptr<Database> m_feed_database;
     std::unique_ptr<Database> m_replication_database; ///< With replication_api only.
     std::unique_ptr<httplib::Server> m_server;
+    std::unique_ptr<RerunRunner> m_reruns;
     int m_port = 0;
     std::atomic<bool> m_stopping{false};
 

@@ -274,6 +274,7 @@ function selectStep(name) {
   }
   $("step").hidden = false;
   drawWorkers();
+  showRerunForm();
   loadLists().catch(showError);
 }
 
@@ -389,9 +390,11 @@ async function refresh(force) {
   }
   drawDiagram(status);
   drawRetired(status);
+  drawReruns(status);
   drawPlot(status);
   drawTabs(status);
   drawWorkers();
+  showRerunForm();
   $("step").hidden = !state.step;
   if (state.step && $("doc-view").hidden) await loadLists();
 }
@@ -411,7 +414,7 @@ function route() {
 
 $("retry-button").addEventListener("click", () => retryShown());
 window.addEventListener("hashchange", route);
-route();
+window.addEventListener("DOMContentLoaded", () => { setupReruns(); route(); });
 setInterval(() => {
   refresh(false).then(() => showError(null)).catch((error) => {
     $("live").classList.add("stale");

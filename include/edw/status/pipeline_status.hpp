@@ -2,6 +2,7 @@
 #pragma once
 
 #include <edw/db/database.hpp>
+#include <edw/runtime/rerun_campaign.hpp>
 #include <edw/runtime/step_pause.hpp>
 #include <edw/runtime/step_workers.hpp>
 #include <edw/status/state_counts.hpp>
@@ -100,6 +101,28 @@ struct StepStatus {
     [[nodiscard]] RecentRate recent_rate(std::chrono::system_clock::time_point now) const;
 };
 
+/// A rerun as the status shows it: its record, and how far the docs it sent back have gone since.
+struct RerunSeen {
+    RerunCampaign campaign;
+    std::string state; ///< campaign.state_at(the status's time)
+    /// Docs whose last `edw_reruns` item is this campaign's (a later rerun of a doc takes it).
+    std::uint64_t marked = 0;
+    /// Of those, the docs that have passed the campaign's step again.
+    std::uint64_t run_again = 0;
+};
+
+/// How many finished (done, interrupted, failed) reruns the status shows, the newest, of those
+/// started in the last `reruns_shown_days` days; running ones are always shown.
+inline constexpr std::size_t reruns_shown = 10;
+inline constexpr int reruns_shown_days = 7;
+
+/// The reruns to show (every running one, and the newest others), oldest first, each with its
+/// docs counted by one grouped query on the steps view's "rerun" rows.
+std::vector<RerunSeen> read_reruns(Database& database, const std::string& design,
+                                   std::chrono::system_clock::time_point now);
+
+nlohmann::json to_json(const RerunSeen& rerun);
+
 /// Where every document of a database is.
 struct PipelineStatus {
     std::string database;          ///< Database::describe().
@@ -120,6 +143,8 @@ struct PipelineStatus {
     std::map<std::string, std::uint64_t> unroutable;
     /// Docs per state, from `_design/states` when the database has it (see state_counts.hpp).
     std::vector<StateGroup> states;
+    /// The reruns started on the database that are worth showing (read_reruns).
+    std::vector<RerunSeen> reruns;
 };
 
 /// How many minutes of throughput PipelineStatus keeps.

@@ -162,7 +162,9 @@ TEST_CASE("a doc sent back keeps its entries from the step on in edw_reruns and 
     REQUIRE(renewed);
     CHECK(edw::is_waiting_at(*renewed, edw::StepPosition::new_document()));
 
-    CHECK_FALSE(edw::send_back(passed_doc(), edw::RerunMark{.step = "never_ran"}));
+    edw::RerunMark never;
+    never.step = "never_ran";
+    CHECK_FALSE(edw::send_back(passed_doc(), never));
 }
 
 TEST_CASE("a doc sent back is put back from parking, its failures start afresh, its claim goes")

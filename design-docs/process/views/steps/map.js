@@ -8,6 +8,8 @@ function (doc) {
   //   ["failed", step, time]               parked after its last attempt (status "failed:<step>")
   //   ["claimed", step, worker]            a worker's claim (listeners with --lease); value: until
   //   ["unroutable", reason, since]        a good doc whose process no step can route
+  //   ["rerun", campaign, passed again]    the doc's last edw_reruns item: the rerun that sent it
+  //                                        back, and whether it has passed that step since
   // Times are ISO 8601 UTC text, which sorts as time, so the oldest rows come first.
   if (doc._id.indexOf("_design/") === 0) {
     return;
@@ -26,6 +28,14 @@ function (doc) {
     emit(["done", entry.name, previous, minute], typeof entry.date === "string" ? entry.date : null);
     passed[entry.name] = true;
     previous = entry.name;
+  }
+
+  // The last rerun only: a doc sent back again by a later rerun counts for that one.
+  var reruns = Array.isArray(doc.edw_reruns) ? doc.edw_reruns : [];
+  var rerun = reruns.length > 0 ? reruns[reruns.length - 1] : null;
+  if (rerun && typeof rerun === "object" && typeof rerun.campaign === "string" &&
+      typeof rerun.step === "string") {
+    emit(["rerun", rerun.campaign, passed[rerun.step] === true], null);
   }
 
   // A good doc with conditions whose process no step can route: no step will ever take it, so
