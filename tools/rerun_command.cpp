@@ -35,6 +35,7 @@ struct RerunCommandLine {
     bool all = false;
     bool dry_run = false;
     std::size_t batch = 1000;
+    double max_rate = 0;
     std::string resume;
     bool list = false;
     bool json = false;
@@ -157,6 +158,7 @@ int run_campaign(Database& database, RerunCampaign campaign, const RerunCommandL
     RerunOptions run_options;
     run_options.batch = options.batch;
     run_options.dry_run = options.dry_run;
+    run_options.max_rate = options.max_rate;
     std::stop_source stop;
     const StopSignals signals(stop);
     Progress progress(options.dry_run ? "rerun (dry run)" : "rerun " + campaign.criteria.step,
@@ -280,6 +282,11 @@ void add_rerun_command(CLI::App& app, const GlobalOptions& global, Action& actio
     command->add_option("--batch", options->batch, "Docs read and written per request")
         ->check(CLI::Range(1, 10000))
         ->capture_default_str();
+    command
+        ->add_option("--max-rate", options->max_rate,
+                     "Look at no more than this many docs per second, to spare a busy server "
+                     "(default: as fast as it answers)")
+        ->check(CLI::Range(0.1, 1e9));
     command->add_option("--resume", options->resume,
                         "Go on with an interrupted rerun (its id), with its own criteria");
     command->add_flag("--list", options->list, "List the reruns started on this database");

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <future>
+#include <mutex>
 
 namespace edw {
 namespace {
@@ -218,6 +220,22 @@ private:
     std::chrono::steady_clock::time_point m_last_record{};
 };
 
+// Waits until `looked_at` docs since `start` keep under `max_rate` per second, or a stop.
+void keep_to_rate(double max_rate, std::uint64_t looked_at,
+                  std::chrono::steady_clock::time_point start, const std::stop_token& stop)
+{
+    if (max_rate <= 0) {
+        return;
+    }
+    const auto due =
+        start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>(looked_at) / max_rate));
+    std::mutex mutex;
+    std::condition_variable_any woken;
+    std::unique_lock lock(mutex);
+    woken.wait_until(lock, stop, due, [] { return false; });
+}
+
 std::uint64_t docs_in(Database& database, const RerunCriteria& criteria)
 {
     if (criteria.ids) {
@@ -268,6 +286,8 @@ RerunOutcome run_rerun(Database& database, RerunCampaign campaign, const RerunOp
         record.total = docs_in(database, record.criteria);
         run.save_record(true);
         const PageReader reader(database, record.criteria, options.batch);
+        const auto start = std::chrono::steady_clock::now();
+        const std::uint64_t scanned_before = record.scanned;
         Page page = reader.read_after(record.position);
         while (true) {
             // The next page is read while this one is judged and written.
@@ -287,6 +307,7 @@ RerunOutcome run_rerun(Database& database, RerunCampaign campaign, const RerunOp
             if (!next.valid()) {
                 break;
             }
+            keep_to_rate(options.max_rate, record.scanned - scanned_before, start, stop);
             if (stop.stop_requested()) {
                 next.wait();
                 record.state = "interrupted";

@@ -67,8 +67,9 @@ analysis=$!
 "$edw" metadata make 100 >/dev/null &
 making=$!
 
-# One doc per request, so that the rerun is still going when it is interrupted.
-"$edw" rerun signal_processing --selector "$chosen" --reason "new calibration" --batch 1 >rerun.out 2>&1 &
+# Held to 100 docs a second (3 s in all), so that the rerun is still going when it is interrupted.
+"$edw" rerun signal_processing --selector "$chosen" --reason "new calibration" --batch 5 \
+    --max-rate 100 >rerun.out 2>&1 &
 rerun=$!
 campaign=""
 for _ in $(seq 1 400); do
@@ -76,8 +77,9 @@ for _ in $(seq 1 400); do
         const l = JSON.parse(require("fs").readFileSync(0, "utf8") || "[]");
         console.log(l.length ? l[0].campaign : "")')
     [ -n "$campaign" ] && break
-    sleep 0.02
+    sleep 0.05
 done
+sleep 0.3 # some docs sent back, most not yet
 kill -INT $rerun
 wait $rerun
 status=$?

@@ -18,6 +18,8 @@ struct RerunOptions {
     /// Count and sample the chosen docs; write nothing, the campaign's record neither.
     bool dry_run = false;
     std::size_t sample = 10; ///< Ids of chosen docs kept for the dry run's answer.
+    /// Most docs looked at per second, to spare a busy server; 0: as fast as it answers.
+    double max_rate = 0;
     /// How often the campaign's record is saved while it runs (and always at its end).
     std::chrono::milliseconds record_every{1000};
 };
