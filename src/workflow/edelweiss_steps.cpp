@@ -2,6 +2,7 @@
 // fields.
 #include "edw/workflow/edelweiss_steps.hpp"
 
+#include <edw/runtime/step_workers.hpp>
 #include <edw/util/error.hpp>
 #include <edw/util/md5.hpp>
 #include <edw/workflow/amplitude_statistics.hpp>
@@ -24,18 +25,9 @@ constexpr std::uintmax_t max_trace_bytes = std::uintmax_t{256} << 20U;
 
 constexpr std::string_view simulated_prefix = "simulated: ";
 
-std::string this_host()
-{
-    char name[256] = {};
-    if (gethostname(name, sizeof name - 1) != 0) {
-        return "localhost";
-    }
-    return name;
-}
-
 std::string host_or_default(const SiteOptions& site)
 {
-    return site.hostname.empty() ? this_host() : site.hostname;
+    return site.hostname.empty() ? this_host_name() : site.hostname;
 }
 
 const std::string& string_field(const nlohmann::json& object, const char* field,

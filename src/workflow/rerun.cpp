@@ -1,6 +1,7 @@
 // Rerun: pages through the docs, sends the chosen ones back to their step, keeps the record.
 #include "edw/workflow/rerun.hpp"
 
+#include <edw/runtime/step_workers.hpp>
 #include <edw/util/error.hpp>
 #include <edw/util/log.hpp>
 #include <edw/util/utc_time.hpp>
@@ -264,12 +265,8 @@ RerunCampaign new_campaign(const RerunCriteria& criteria, std::string reason, st
 std::string rerun_starter()
 {
     const char* user = std::getenv("USER");
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0) {
-        host[0] = '\0';
-    }
     return std::string(user != nullptr && *user != '\0' ? user : "someone") + "@" +
-           (host[0] != '\0' ? host : "localhost");
+           this_host_name();
 }
 
 RerunOutcome run_rerun(Database& database, RerunCampaign campaign, const RerunOptions& options,
